@@ -1,0 +1,1 @@
+"""Investigation agents: alert parsing, the orchestrator, one module per specialist, tools and analysts."""

@@ -1,0 +1,538 @@
+"""Parse SMARTS-style alert XML into typed alerts, refusing anything unsafe or incomplete.
+
+Two export shapes exist in the wild (see shared/domain.md): ``<SMARTSAlert>`` for insider
+dealing and ``<SmartsAlert>`` for wash trades; spoofing alerts use the second shape with
+``OrderActivity``. Element names are case-sensitive, unknown extra elements are ignored and
+a missing required element is a clear :class:`AlertError` naming its path.
+
+Parsing goes through defusedxml with DTDs forbidden, so XXE, entity expansion ("billion
+laughs") and external references are refused before any expansion happens.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Annotated, Literal
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AlertKind(StrEnum):
+    INSIDER_DEALING = "insider_dealing"
+    WASH_TRADE = "wash_trade"
+    SPOOFING = "spoofing"
+
+    @property
+    def label(self) -> str:
+        return {"insider_dealing": "Insider dealing", "wash_trade": "Wash trade",
+                "spoofing": "Spoofing / layering"}[self.value]
+
+
+class AlertError(ValueError):
+    """A file that cannot become an alert. ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+# AlertType values seen in SMARTS exports, normalised (case and punctuation folded).
+_TYPE_NAMES: dict[str, AlertKind] = {
+    "preannouncementtrading": AlertKind.INSIDER_DEALING,
+    "insidertrading": AlertKind.INSIDER_DEALING,
+    "insiderdealing": AlertKind.INSIDER_DEALING,
+    "tradingaheadofannouncement": AlertKind.INSIDER_DEALING,
+    "washtrade": AlertKind.WASH_TRADE,
+    "washtrading": AlertKind.WASH_TRADE,
+    "spoofing": AlertKind.SPOOFING,
+    "layering": AlertKind.SPOOFING,
+    "spoofinglayering": AlertKind.SPOOFING,
+}
+_ROOT_KINDS = {
+    "SMARTSAlert": {AlertKind.INSIDER_DEALING},
+    "SmartsAlert": {AlertKind.WASH_TRADE, AlertKind.SPOOFING},
+}
+
+
+def classify_alert_type(alert_type: str) -> AlertKind | None:
+    return _TYPE_NAMES.get(re.sub(r"[^a-z]", "", alert_type.casefold()))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Trader(_Model):
+    trader_id: str
+    name: str | None = None
+    department: str | None = None
+
+
+class SuspiciousActivity(_Model):
+    symbol: str
+    trade_date: date
+    side: Literal["BUY", "SELL"]
+    quantity: int
+    price: float
+    total_value: float
+
+
+class AnomalyIndicators(_Model):
+    anomaly_score: float | None = None
+    confidence_level: str | None = None
+    temporal_proximity: str | None = None
+    estimated_profit: float | None = None
+
+
+class RelatedEvent(_Model):
+    event_type: str
+    event_date: date
+    description: str | None = None
+
+
+class _AlertBase(_Model):
+    alert_id: str
+    alert_type: str
+    rule_violated: str | None = None
+    generated_at: datetime | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return f"{self.alert_id} · {self.alert_type}"
+
+
+class InsiderDealingAlert(_AlertBase):
+    kind: Literal[AlertKind.INSIDER_DEALING] = AlertKind.INSIDER_DEALING
+    trader: Trader
+    activity: SuspiciousActivity
+    anomaly: AnomalyIndicators = AnomalyIndicators()
+    related_event: RelatedEvent | None = None
+
+    @property
+    def symbol(self) -> str:
+        return self.activity.symbol
+
+    @property
+    def subject(self) -> str:
+        return self.trader.name or self.trader.trader_id
+
+
+class FlaggedTrade(_Model):
+    sequence: int
+    account_id: str
+    account_name: str | None = None
+    trade_date: date
+    trade_time: time | None = None
+    symbol: str
+    side: Literal["BUY", "SELL"]
+    quantity: int
+    price: float
+    total_value: float
+    counterparty_account: str | None = None
+    order_id: str | None = None
+
+
+class WashTradeIndicators(_Model):
+    time_delta: str | None = None
+    same_symbol: bool | None = None
+    same_quantity: bool | None = None
+    same_price: bool | None = None
+    offsetting_trades: bool | None = None
+    volume_impact: str | None = None
+    daily_volume: int | None = None
+
+
+class AlertMetadata(_Model):
+    severity: str | None = None
+    anomaly_score: float | None = None
+    confidence_level: str | None = None
+
+
+class RegulatoryFlags(_Model):
+    jurisdiction: str | None = None
+    regulations: tuple[str, ...] = ()
+
+
+class WashTradeAlert(_AlertBase):
+    kind: Literal[AlertKind.WASH_TRADE] = AlertKind.WASH_TRADE
+    metadata: AlertMetadata = AlertMetadata()
+    trades: tuple[FlaggedTrade, ...]
+    indicators: WashTradeIndicators = WashTradeIndicators()
+    market_context: dict[str, str] = Field(default_factory=dict)
+    regulatory: RegulatoryFlags = RegulatoryFlags()
+
+    @property
+    def symbol(self) -> str:
+        return self.trades[0].symbol
+
+    @property
+    def accounts(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for t in self.trades:
+            seen[t.account_id] = None
+            if t.counterparty_account:
+                seen[t.counterparty_account] = None
+        return list(seen)
+
+    @property
+    def subject(self) -> str:
+        return ", ".join(self.accounts)
+
+
+class OrderEvent(_Model):
+    """One order placement, amendment, cancellation or execution in a spoofing alert."""
+
+    order_id: str
+    account_id: str
+    timestamp: datetime
+    symbol: str
+    side: Literal["BUY", "SELL"]
+    quantity: int
+    price: float
+    action: Literal["PLACE", "AMEND", "CANCEL", "EXECUTE"]
+    filled_quantity: int = 0
+
+
+class SpoofingAlert(_AlertBase):
+    kind: Literal[AlertKind.SPOOFING] = AlertKind.SPOOFING
+    metadata: AlertMetadata = AlertMetadata()
+    trader: Trader
+    symbol: str
+    trade_date: date
+    orders: tuple[OrderEvent, ...]
+    market_context: dict[str, str] = Field(default_factory=dict)
+    regulatory: RegulatoryFlags = RegulatoryFlags()
+
+    @property
+    def subject(self) -> str:
+        return self.trader.name or self.trader.trader_id
+
+
+Alert = Annotated[InsiderDealingAlert | WashTradeAlert | SpoofingAlert, Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------------- parsing
+
+_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+def parse_alert(raw: bytes) -> InsiderDealingAlert | WashTradeAlert | SpoofingAlert:
+    """Turn the bytes of an uploaded file into an alert, or raise :class:`AlertError`."""
+    if not raw or not raw.strip():
+        raise AlertError("The file is empty.", status=400)
+    text_bytes = raw.removeprefix(b"\xef\xbb\xbf")
+    try:
+        text_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AlertError(
+            f"The file is not UTF-8 text (invalid byte 0x{text_bytes[exc.start]:02x} at offset "
+            f"{exc.start}). Export the alert as UTF-8 XML."
+        ) from None
+    declared = _DECLARED_ENCODING.match(text_bytes)
+    if declared and declared.group(1).decode().lower().replace("_", "-") not in ("utf-8", "utf8", "us-ascii"):
+        raise AlertError(
+            f"The XML declares encoding {declared.group(1).decode()!r}; only UTF-8 alerts are accepted."
+        )
+    try:
+        root = SafeET.fromstring(text_bytes, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
+        raise AlertError(
+            "The file contains a DOCTYPE, entity declaration or external reference. These are refused "
+            "to protect against XXE and entity-expansion attacks; SMARTS exports do not need them."
+        ) from None
+    except DefusedXmlException as exc:
+        raise AlertError(f"The file was refused by the XML safety checks: {exc}.") from None
+    except ParseError as exc:
+        raise AlertError(f"The file is not well-formed XML: {exc}.") from None
+
+    _strip_namespaces(root)
+    if root.tag not in _ROOT_KINDS:
+        raise AlertError(
+            f"Unsupported root element <{root.tag}>. Expected <SMARTSAlert> (insider dealing) or "
+            "<SmartsAlert> (wash trade, spoofing)."
+        )
+    return _ALERT_READERS[root.tag](_Node(root, root.tag))
+
+
+def _strip_namespaces(root: Element) -> None:
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.startswith("{"):
+            el.tag = el.tag.split("}", 1)[1]
+
+
+class _Node:
+    """An element plus its path, so every error names exactly where the problem is."""
+
+    def __init__(self, el: Element, path: str):
+        self.el = el
+        self.path = path
+
+    def child(self, name: str, *, required: bool = True) -> _Node | None:
+        found = self.el.find(name)
+        if found is None:
+            if required:
+                raise AlertError(f"Missing required element {self.path}/{name}.")
+            return None
+        return _Node(found, f"{self.path}/{name}")
+
+    def children(self, name: str) -> list[_Node]:
+        return [_Node(el, f"{self.path}/{name}[{i}]") for i, el in enumerate(self.el.findall(name), 1)]
+
+    def text(self, name: str, *, required: bool = True) -> str | None:
+        node = self.child(name, required=required)
+        if node is None:
+            return None
+        value = (node.el.text or "").strip()
+        if not value:
+            if required:
+                raise AlertError(f"Element {node.path} is empty.")
+            return None
+        return value
+
+    def convert(self, name, parse, expected: str, *, required: bool = True):
+        raw = self.text(name, required=required)
+        if raw is None:
+            return None
+        try:
+            return parse(raw)
+        except (ValueError, TypeError):
+            raise AlertError(f"Element {self.path}/{name} must be {expected}, got {raw!r}.") from None
+
+    def number(self, name, *, required=True) -> float | None:
+        return self.convert(name, lambda s: float(s.replace(",", "")), "a number", required=required)
+
+    def whole(self, name, *, required=True) -> int | None:
+        return self.convert(name, _whole, "a whole number", required=required)
+
+    def day(self, name, *, required=True) -> date | None:
+        return self.convert(name, lambda s: date.fromisoformat(s[:10]), "a date (YYYY-MM-DD)",
+                            required=required)
+
+    def moment(self, name, *, required=True) -> datetime | None:
+        return self.convert(name, datetime.fromisoformat, "an ISO 8601 timestamp", required=required)
+
+    def clock(self, name, *, required=True) -> time | None:
+        return self.convert(name, time.fromisoformat, "a time (HH:MM:SS[.fff])", required=required)
+
+    def flag(self, name) -> bool | None:
+        return self.convert(name, _boolean, "true or false", required=False)
+
+    def side(self, name) -> str:
+        return self.convert(name, _side, "BUY or SELL")
+
+    def fields(self) -> dict[str, str]:
+        return {c.tag: (c.text or "").strip() for c in self.el if isinstance(c.tag, str) and len(c) == 0}
+
+
+def _whole(s: str) -> int:
+    value = float(s.replace(",", ""))
+    if not value.is_integer():
+        raise ValueError(s)
+    return int(value)
+
+
+def _boolean(s: str) -> bool:
+    folded = s.strip().casefold()
+    if folded in ("true", "yes", "y", "1"):
+        return True
+    if folded in ("false", "no", "n", "0"):
+        return False
+    raise ValueError(s)
+
+
+def _side(s: str) -> str:
+    folded = s.strip().upper()
+    aliases = {"B": "BUY", "BUY": "BUY", "S": "SELL", "SELL": "SELL", "SHORT SELL": "SELL", "SS": "SELL"}
+    if folded not in aliases:
+        raise ValueError(s)
+    return aliases[folded]
+
+
+def _kind_for(root: _Node, alert_type: str, where: str) -> AlertKind:
+    kind = classify_alert_type(alert_type)
+    supported = sorted({k for k in _TYPE_NAMES if _TYPE_NAMES[k] in _ROOT_KINDS[root.el.tag]})
+    if kind is None:
+        raise AlertError(
+            f"Unknown alert type {alert_type!r} in {where}. This analyzer investigates insider dealing "
+            "(e.g. 'Pre-Announcement Trading'), wash trades ('WashTrade') and spoofing ('Spoofing', "
+            "'Layering')."
+        )
+    if kind not in _ROOT_KINDS[root.el.tag]:
+        raise AlertError(
+            f"Alert type {alert_type!r} is a {kind.label.lower()} alert, which does not use the "
+            f"<{root.el.tag}> shape (expected types: {', '.join(supported)})."
+        )
+    return kind
+
+
+def _notes(node: _Node) -> tuple[str, ...]:
+    notes = node.child("InvestigationNotes", required=False)
+    if notes is None:
+        return ()
+    return tuple((n.el.text or "").strip() for n in notes.children("Note") if (n.el.text or "").strip())
+
+
+def _read_insider(root: _Node) -> InsiderDealingAlert:
+    alert_type = root.text("AlertType")
+    _kind_for(root, alert_type, f"{root.path}/AlertType")
+    trader = root.child("Trader")
+    activity = root.child("SuspiciousActivity")
+    quantity = activity.whole("Quantity")
+    price = activity.number("Price")
+    total = activity.number("TotalValue", required=False)
+    anomaly = root.child("AnomalyIndicators", required=False)
+    event = root.child("RelatedEvent", required=False)
+    return InsiderDealingAlert(
+        alert_id=root.text("AlertID"),
+        alert_type=alert_type,
+        rule_violated=root.text("RuleViolated", required=False),
+        generated_at=root.moment("GeneratedTimestamp", required=False),
+        notes=_notes(root),
+        trader=Trader(
+            trader_id=trader.text("TraderID"),
+            name=trader.text("Name", required=False),
+            department=trader.text("Department", required=False),
+        ),
+        activity=SuspiciousActivity(
+            symbol=activity.text("Symbol").upper(),
+            trade_date=activity.day("TradeDate"),
+            side=activity.side("Side"),
+            quantity=quantity,
+            price=price,
+            total_value=total if total is not None else quantity * price,
+        ),
+        anomaly=AnomalyIndicators(
+            anomaly_score=anomaly.number("AnomalyScore", required=False),
+            confidence_level=anomaly.text("ConfidenceLevel", required=False),
+            temporal_proximity=anomaly.text("TemporalProximity", required=False),
+            estimated_profit=anomaly.number("EstimatedProfit", required=False),
+        ) if anomaly is not None else AnomalyIndicators(),
+        related_event=RelatedEvent(
+            event_type=event.text("EventType"),
+            event_date=event.day("EventDate"),
+            # Older exports call it <Description>; domain.md's shape is <EventDescription>.
+            description=event.text("EventDescription", required=False) or event.text("Description",
+                                                                                      required=False),
+        ) if event is not None else None,
+    )
+
+
+def _metadata(meta: _Node) -> AlertMetadata:
+    return AlertMetadata(
+        severity=meta.text("Severity", required=False),
+        anomaly_score=meta.number("AnomalyScore", required=False),
+        confidence_level=meta.text("ConfidenceLevel", required=False),
+    )
+
+
+def _regulatory(root: _Node) -> RegulatoryFlags:
+    flags = root.child("RegulatoryFlags", required=False)
+    if flags is None:
+        return RegulatoryFlags()
+    regs = flags.child("ApplicableRegulations", required=False)
+    return RegulatoryFlags(
+        jurisdiction=flags.text("Jurisdiction", required=False),
+        regulations=tuple((r.el.text or "").strip() for r in regs.children("Regulation")) if regs else (),
+    )
+
+
+def _read_smarts(root: _Node) -> WashTradeAlert | SpoofingAlert:
+    meta = root.child("AlertMetadata")
+    alert_type = meta.text("AlertType")
+    kind = _kind_for(root, alert_type, f"{meta.path}/AlertType")
+    common = dict(
+        alert_id=meta.text("AlertID"),
+        alert_type=alert_type,
+        rule_violated=meta.text("RuleViolated", required=False),
+        generated_at=meta.moment("GeneratedTimestamp", required=False),
+        notes=_notes(root),
+        metadata=_metadata(meta),
+        regulatory=_regulatory(root),
+    )
+    context = root.child("MarketContext", required=False)
+    common["market_context"] = context.fields() if context is not None else {}
+    if kind is AlertKind.SPOOFING:
+        return _read_spoofing(root, common)
+    flagged = root.child("FlaggedTrades")
+    nodes = flagged.children("Trade")
+    if not nodes:
+        raise AlertError(f"{flagged.path} contains no <Trade> elements.")
+    trades = []
+    for i, node in enumerate(nodes, 1):
+        quantity = node.whole("Quantity")
+        price = node.number("Price")
+        total = node.number("TotalValue", required=False)
+        sequence = node.el.get("sequence")
+        trades.append(FlaggedTrade(
+            sequence=_whole(sequence) if sequence and sequence.strip().isdigit() else i,
+            account_id=node.text("AccountID"),
+            account_name=node.text("AccountName", required=False),
+            trade_date=node.day("TradeDate"),
+            trade_time=node.clock("TradeTime", required=False),
+            symbol=node.text("Symbol").upper(),
+            side=node.side("Side"),
+            quantity=quantity,
+            price=price,
+            total_value=total if total is not None else quantity * price,
+            counterparty_account=node.text("CounterpartyAccount", required=False),
+            order_id=node.text("OrderID", required=False),
+        ))
+    ind = root.child("WashTradeIndicators", required=False)
+    indicators = WashTradeIndicators(
+        time_delta=ind.text("TimeDelta", required=False),
+        same_symbol=ind.flag("SameSymbol"),
+        same_quantity=ind.flag("SameQuantity"),
+        same_price=ind.flag("SamePrice"),
+        offsetting_trades=ind.flag("OffsettingTrades"),
+        volume_impact=ind.text("VolumeImpact", required=False),
+        daily_volume=ind.whole("DailyVolume", required=False),
+    ) if ind is not None else WashTradeIndicators()
+    return WashTradeAlert(trades=tuple(sorted(trades, key=lambda t: t.sequence)), indicators=indicators,
+                          **common)
+
+
+def _read_spoofing(root: _Node, common: dict) -> SpoofingAlert:
+    trader = root.child("Trader")
+    activity = root.child("OrderActivity")
+    nodes = activity.children("Order")
+    if not nodes:
+        raise AlertError(f"{activity.path} contains no <Order> elements.")
+    symbol = activity.text("Symbol").upper()
+    orders = []
+    for node in nodes:
+        action = node.text("Action").upper()
+        if action not in ("PLACE", "AMEND", "CANCEL", "EXECUTE"):
+            raise AlertError(f"Element {node.path}/Action must be PLACE, AMEND, CANCEL or EXECUTE, "
+                             f"got {action!r}.")
+        orders.append(OrderEvent(
+            order_id=node.text("OrderID"),
+            account_id=node.text("AccountID", required=False) or trader.text("TraderID"),
+            timestamp=node.moment("Timestamp"),
+            symbol=(node.text("Symbol", required=False) or symbol).upper(),
+            side=node.side("Side"),
+            quantity=node.whole("Quantity"),
+            price=node.number("Price"),
+            action=action,
+            filled_quantity=node.whole("FilledQuantity", required=False) or 0,
+        ))
+    return SpoofingAlert(
+        trader=Trader(
+            trader_id=trader.text("TraderID"),
+            name=trader.text("Name", required=False),
+            department=trader.text("Department", required=False),
+        ),
+        symbol=symbol,
+        trade_date=activity.day("TradeDate"),
+        orders=tuple(sorted(orders, key=lambda o: o.timestamp)),
+        **common,
+    )
+
+
+_ALERT_READERS = {"SMARTSAlert": _read_insider, "SmartsAlert": _read_smarts}

@@ -1,0 +1,103 @@
+"""The orchestrator: triages an alert and hands it to the specialist for its type.
+
+:func:`investigate` is what runners call: it streams the orchestrator graph with
+``stream_mode=["custom", "updates"]`` (subgraphs included) and yields, in order, each progress
+event the tools emitted and finally the decision, or the reason no decision was possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+
+from agents import insider_dealing, spoofing, wash_trade
+from agents.alerts import AlertKind
+from agents.decision import Decision
+from agents.investigation import InvestigationState, Specialist
+from agents.progress import step
+
+NAME = "orchestrator"
+SPECIALISTS: dict[str, Any] = {
+    AlertKind.INSIDER_DEALING: insider_dealing,
+    AlertKind.WASH_TRADE: wash_trade,
+    AlertKind.SPOOFING: spoofing,
+}
+
+
+class UnsupportedAlert(RuntimeError):
+    pass
+
+
+def specialist_for(kind: str) -> Specialist:
+    return SPECIALISTS[kind].SPECIALIST
+
+
+def _triage(state: InvestigationState, config: RunnableConfig) -> dict:
+    alert = state["alert"]
+    delay = (config or {}).get("configurable", {}).get("step_delay", 0.0)
+    try:
+        with step(f"{NAME}.triage", "Triage and route the alert", agent=NAME, tool="router", total=2,
+                  delay=delay) as reporter:
+            kind = getattr(alert, "kind", None)
+            reporter.progress(f"Alert {getattr(alert, 'alert_id', '?')}: {getattr(alert, 'alert_type', '?')}")
+            if kind not in SPECIALISTS:
+                raise UnsupportedAlert(
+                    f"No specialist agent investigates alert type {getattr(alert, 'alert_type', kind)!r}; "
+                    f"supported: {', '.join(k.label for k in SPECIALISTS)}.")
+            specialist = specialist_for(kind)
+            reporter.progress(f"Routed to the {specialist.label.lower()} agent")
+            reporter.summary = (f"{alert.alert_type} alert on {alert.symbol} ({alert.subject}) → "
+                                f"{specialist.label.lower()} agent, {len(specialist.tools)} tools")
+    except UnsupportedAlert as exc:
+        return {"error": str(exc)}
+    return {"route": str(kind)}
+
+
+def _route(state: InvestigationState) -> str:
+    return END if state.get("error") else state["route"]
+
+
+def _build():
+    graph = StateGraph(InvestigationState)
+    graph.add_node("triage", _triage)
+    for kind, module in SPECIALISTS.items():
+        graph.add_node(str(kind), module.GRAPH)
+        graph.add_edge(str(kind), END)
+    graph.add_edge(START, "triage")
+    graph.add_conditional_edges("triage", _route, [END, *(str(k) for k in SPECIALISTS)])
+    return graph.compile(name=NAME)
+
+
+GRAPH = _build()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The last thing :func:`investigate` yields: a decision, or why there is none."""
+
+    decision: Decision | None
+    error: str | None = None
+
+
+def investigate(alert, *, dataset, analyst, step_delay: float = 0.0) -> Iterator[dict | Outcome]:
+    """Run the orchestrator on one alert; yield progress events (dicts), then an :class:`Outcome`."""
+    config = {"configurable": {"dataset": dataset, "analyst": analyst, "step_delay": step_delay},
+              "recursion_limit": 50}
+    decision, error = None, None
+    for _namespace, mode, payload in GRAPH.stream({"alert": alert, "evidence": {}}, config,
+                                                  stream_mode=["custom", "updates"], subgraphs=True):
+        if mode == "custom":
+            yield payload
+            continue
+        for update in payload.values():
+            if not isinstance(update, dict):
+                continue
+            decision = update.get("decision", decision)
+            error = update.get("error", error)
+    if decision is None and error is None:
+        error = "The investigation ended without a determination."
+    yield Outcome(decision=decision, error=error)

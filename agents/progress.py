@@ -1,0 +1,86 @@
+"""How a graph node tells the timeline what it is doing.
+
+Nodes wrap their work in :func:`step`; it reports start, progress, completion (with a
+summary and the measured duration) or failure through LangGraph's ``get_stream_writer()``,
+so the runner sees the same events whether the node runs in the orchestrator or a subgraph.
+Outside a LangGraph run (unit tests calling a tool directly) the writer is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from agents.events import EventType
+
+log = logging.getLogger(__name__)
+
+Writer = Callable[[dict[str, Any]], None]
+
+
+def current_writer() -> Writer:
+    try:
+        from langgraph.config import get_stream_writer
+
+        return get_stream_writer()
+    except RuntimeError:  # called outside a runnable context
+        return lambda _event: None
+
+
+def emit(event_type: EventType, *, step_id: str | None = None, agent: str | None = None,
+         tool: str | None = None, **data: Any) -> None:
+    """Send one progress event to whoever is streaming the graph."""
+    current_writer()(
+        {"type": str(event_type), "step_id": step_id, "agent": agent, "tool": tool, "data": data}
+    )
+
+
+class StepReporter:
+    """Handed to the body of a ``with step(...)`` block."""
+
+    def __init__(self, step_id: str, agent: str, tool: str | None, total: int | None):
+        self.step_id = step_id
+        self.agent = agent
+        self.tool = tool
+        self.total = total
+        self.summary = ""
+        self._done = 0
+
+    def progress(self, message: str, *, step: int | None = None, total: int | None = None) -> None:
+        """Report one unit of progress; ``step`` defaults to the next one."""
+        self._done = step if step is not None else self._done + 1
+        if total is not None:
+            self.total = total
+        emit(EventType.STEP_PROGRESS, step_id=self.step_id, agent=self.agent, tool=self.tool,
+             step=self._done, total=self.total, message=message)
+
+
+@contextmanager
+def step(step_id: str, title: str, *, agent: str, tool: str | None = None,
+         total: int | None = None, delay: float = 0.0) -> Iterator[StepReporter]:
+    """Report a step's life: started, then completed with ``reporter.summary``, or failed.
+
+    The exception is re-raised after the failure is reported; the caller decides whether a
+    failed step ends the investigation or becomes a documented data gap.
+    ``delay`` paces steps for demonstrations (DEMO_STEP_DELAY); it is zero in production.
+    """
+    reporter = StepReporter(step_id, agent, tool, total)
+    started = time.perf_counter()
+    emit(EventType.STEP_STARTED, step_id=step_id, agent=agent, tool=tool, title=title, total=total)
+    try:
+        if delay:
+            time.sleep(delay)  # cooperative under gevent's monkey patching
+        yield reporter
+    except Exception as exc:
+        emit(EventType.STEP_FAILED, step_id=step_id, agent=agent, tool=tool,
+             error=str(exc) or exc.__class__.__name__, duration_ms=_ms_since(started))
+        raise
+    emit(EventType.STEP_COMPLETED, step_id=step_id, agent=agent, tool=tool,
+         summary=reporter.summary, duration_ms=_ms_since(started))
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

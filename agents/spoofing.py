@@ -1,0 +1,106 @@
+"""Spoofing / layering specialist: orders placed without intent to execute, to move the price
+for a trade on the other side (MAR Art. 12(1)(a), Annex I A(f), Reg. 2016/522 Annex II;
+Dodd-Frank §747 / CEA 4c(a)(5)(C); FINRA 5210 .02).
+
+Steps: who the trader is (a market maker quotes both sides legitimately); how the flagged
+episode unfolded in the order book; whether the trader does this habitually; how large the
+layers were against the day's volume.
+"""
+
+from __future__ import annotations
+
+from agents.alerts import SpoofingAlert
+from agents.evidence import Evidence
+from agents.investigation import Rule, Specialist, ToolSpec, build_graph
+from agents.tools import market, orders, trader
+
+NAME = "spoofing"
+FAST_LIFETIME_S = 10.0
+SLOW_LIFETIME_S = 60.0
+
+TOOLS = (
+    ToolSpec("trader_profile", "Trader profile and role",
+             lambda ds, a, r: trader.profile(ds, a.trader.trader_id, a.symbol, r)),
+    ToolSpec("order_episode", "Order book episode",
+             lambda ds, a, r: orders.episode(a, r)),
+    ToolSpec("order_history", "Cancellation habits over the past month",
+             lambda ds, a, r: orders.habits(ds, a.trader.trader_id, a.trade_date, r)),
+    ToolSpec("volume_impact", "Layers against the day's volume",
+             lambda ds, a, r: market.volume_share(ds, a.symbol, a.trade_date,
+                                                  orders.episode_facts(a)[0]["layered_quantity"], r)),
+)
+
+
+def _is_market_maker(f: dict) -> bool:
+    return "market mak" in f"{f.get('role', '')} {f.get('department', '')}".casefold()
+
+
+RULES = (
+    Rule("SP-R1", "red_flag", 25, "order_episode", "Layered orders on one side",
+         lambda f, a: (f"{f['layers']} {f['layer_side']} orders at {f['layer_price_levels']} price levels, "
+                       f"{f['layered_quantity']:,} shares in all, all cancelled unfilled."
+                       if f.get("layers", 0) >= orders.LAYER_MIN and f.get("layer_price_levels", 0) >= 2 else None),
+         cite=("orders",)),
+    Rule("SP-R2", "red_flag", 20, "order_episode", "Large orders cancelled within seconds",
+         lambda f, a: (f"Median layer lifetime {f['median_layer_lifetime_s']:.1f} s; layers were "
+                       f"{f['layer_to_execution_ratio']}× the executed quantity."
+                       if f.get("median_layer_lifetime_s") is not None
+                       and f["median_layer_lifetime_s"] < FAST_LIFETIME_S
+                       and (f.get("layer_to_execution_ratio") or 0) >= 3 else None), cite=("orders",)),
+    Rule("SP-R3", "red_flag", 25, "order_episode", "Executed on the other side while the layers rested",
+         lambda f, a: (f"{f['executions_while_resting']} execution(s), {f['opposite_executed_quantity']:,} shares, "
+                       "filled on the opposite side while the layers were in the book."
+                       if f.get("executions_while_resting") else None), cite=("orders",)),
+    Rule("SP-R4", "red_flag", 10, "order_episode", "Almost everything placed was cancelled",
+         lambda f, a: (f"{f['cancel_ratio_pct']}% of the quantity placed in the episode was cancelled."
+                       if (f.get("cancel_ratio_pct") or 0) >= 90 else None), cite=("orders",)),
+    Rule("SP-R5", "red_flag", 15, "order_history", "The pattern recurs",
+         lambda f, a: (f"Fast-cancel episodes on {len(f['fast_cancel_episode_days'])} earlier days: "
+                       f"{', '.join(f['fast_cancel_episode_days'])}."
+                       if len(f.get("fast_cancel_episode_days", [])) >= 2 else None), cite=("episodes",)),
+    Rule("SP-R6", "red_flag", 10, "order_history", "Far above the trader's usual cancellation rate",
+         lambda f, a: (f"Baseline cancel ratio {f['cancel_ratio_pct']}% over {f['orders_placed']} orders."
+                       if f.get("cancel_ratio_pct") is not None and f["cancel_ratio_pct"] < 50 else None),
+         cite=("window",)),
+    Rule("SP-M1", "mitigating", -30, "trader_profile", "Registered market maker quoting both sides",
+         lambda f, a: (f"{f['role']} in {f['department']}." if _is_market_maker(f) else None), cite=("profile",)),
+    Rule("SP-M2", "mitigating", -20, "order_episode", "Orders rested long enough to be genuine",
+         lambda f, a: (f"Median layer lifetime {f['median_layer_lifetime_s']:.0f} s."
+                       if (f.get("median_layer_lifetime_s") or 0) > SLOW_LIFETIME_S else None), cite=("orders",)),
+    Rule("SP-M3", "mitigating", -15, "order_episode", "No execution on the other side",
+         lambda f, a: ("Nothing was executed on the opposite side during the episode."
+                       if f.get("layers") and not f.get("opposite_executed_quantity") else None), cite=("orders",)),
+    Rule("SP-M4", "mitigating", -10, "order_history", "Cancellation rate normal for this trader",
+         lambda f, a: (f"Baseline cancel ratio {f['cancel_ratio_pct']}% (order-to-trade "
+                       f"{f['order_to_trade_ratio']})." if (f.get("cancel_ratio_pct") or 0) >= 80 else None),
+         cite=("window",)),
+)
+
+
+def describe(alert: SpoofingAlert, evidence: dict[str, Evidence]) -> str:
+    who = alert.trader
+    first, last = alert.orders[0].timestamp, alert.orders[-1].timestamp
+    return (f"{who.name or who.trader_id} ({who.trader_id}) sent {len(alert.orders)} order events in "
+            f"{alert.symbol} on {alert.trade_date} between {first.time()} and {last.time()}.")
+
+
+def stor_fields(alert: SpoofingAlert, evidence: dict[str, Evidence]) -> dict:
+    who = alert.trader
+    return {
+        "instrument": alert.symbol,
+        "suspected_persons": [f"{who.name or 'Name not given'} (trader ID {who.trader_id})"
+                              + (f", {who.department}" if who.department else "")],
+        "transactions": [f"{o.timestamp.isoformat()} {o.action} {o.order_id} {o.side} {o.quantity:,} @ {o.price:,.2f}"
+                         for o in alert.orders],
+    }
+
+
+SPECIALIST = Specialist(
+    name=NAME, label="Spoofing / layering", tools=TOOLS, rules=RULES,
+    key_tools=frozenset({"trader_profile", "order_episode"}),
+    describe=describe, stor_fields=stor_fields,
+    suspicion="Market manipulation: spoofing / layering (MAR Art. 12(1)(a), Annex I A(f))",
+    regulations=("EU MAR Art. 12, Annex I A(f)", "Delegated Reg. (EU) 2016/522 Annex II", "FINRA Rule 5210 .02",
+                 "CEA §4c(a)(5)(C)"),
+)
+GRAPH = build_graph(SPECIALIST)

@@ -1,0 +1,177 @@
+"""Account tools for wash trades: who owns the accounts, how the flagged trades line up, and
+whether the same accounts have traded against each other before."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from itertools import combinations
+
+from agents.alerts import WashTradeAlert
+from agents.data import TABLES, Dataset
+from agents.evidence import Citation, Evidence
+from agents.progress import StepReporter
+
+HISTORY_DAYS = 30
+PAIR_WINDOW_SECONDS = 300
+# Books whose self-matching is routinely exempt (market making, one firm's hedging book).
+EXEMPT_TYPES = {"market_maker", "market making", "hedge_book", "hedging", "liquidity_provider"}
+
+
+def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> Evidence:
+    """Beneficial owners of the accounts on both sides and the links between them."""
+    source = TABLES["account_relationships"].path
+    reporter.progress(f"Looking up owners of {len(accounts)} accounts", total=2)
+    placeholders = ",".join("?" * len(accounts))
+    rows = ds.query("account_relationships",
+                    f"SELECT * FROM rows WHERE account_id IN ({placeholders}) ORDER BY line",  # noqa: S608
+                    tuple(accounts))
+    by_account = {r["account_id"]: r for r in rows}
+    missing = [a for a in accounts if a not in by_account]
+    owners = {a: by_account[a]["beneficial_owner_id"] for a in by_account}
+    links = set()
+    for a, b in combinations(by_account, 2):
+        linked_a = set(json.loads(by_account[a]["linked_accounts"]))
+        linked_b = set(json.loads(by_account[b]["linked_accounts"]))
+        if b in linked_a or a in linked_b:
+            links.add((a, b))
+    shared_owner = len(set(owners.values())) < len(owners)
+    types = {a: (by_account[a]["relationship_type"] or "").strip() for a in by_account}
+    exempt = bool(by_account) and all(t.casefold() in EXEMPT_TYPES for t in types.values()) and shared_owner
+    reporter.progress("Compared beneficial owners and linked accounts", step=2)
+    facts = {
+        "accounts": accounts, "missing_accounts": missing,
+        "owners": {a: f"{by_account[a]['beneficial_owner_name']} ({owners[a]})" for a in by_account},
+        "same_beneficial_owner": shared_owner, "linked_pairs": sorted(f"{a}↔{b}" for a, b in links),
+        "relationship_types": types, "exempt_book": exempt,
+        "degrees": {a: by_account[a]["relationship_degree"] for a in by_account},
+    }
+    citations = {}
+    if rows:
+        citations["owners"] = Citation(source=source, lines=tuple(r["line"] for r in rows),
+                                       note="beneficial ownership of the flagged accounts")
+    if shared_owner:
+        names = {by_account[a]["beneficial_owner_name"] for a in by_account}
+        summary = f"Same beneficial owner on both sides: {', '.join(sorted(names))}"
+    elif links:
+        summary = f"Different owners but linked accounts: {', '.join(facts['linked_pairs'])}"
+    else:
+        summary = "Different beneficial owners and no links between the accounts"
+    if exempt:
+        summary += f" — all accounts are exempt books ({', '.join(sorted(set(types.values())))})"
+    if missing:
+        summary += f"; not in {source}: {', '.join(missing)}"
+    return Evidence(tool="account_relationships", title="Account relationships", summary=summary + ".",
+                    facts=facts, citations=citations, ok=not missing,
+                    error=f"accounts not in {source}: {', '.join(missing)}" if missing else None)
+
+
+def trade_pattern(alert: WashTradeAlert, reporter: StepReporter) -> Evidence:
+    """Whether the flagged trades offset each other: sides, quantities, prices and timing."""
+    reporter.progress(f"Pairing {len(alert.trades)} flagged trades", total=1)
+    buys = [t for t in alert.trades if t.side == "BUY"]
+    sells = [t for t in alert.trades if t.side == "SELL"]
+    pairs = []
+    for b in buys:
+        for s in sells:
+            if b.symbol != s.symbol or b.trade_date != s.trade_date:
+                continue
+            delta = None
+            if b.trade_time and s.trade_time:
+                delta = abs((_at(b.trade_date, b.trade_time) - _at(s.trade_date, s.trade_time)).total_seconds())
+            pairs.append({"buy": b.sequence, "sell": s.sequence, "same_quantity": b.quantity == s.quantity,
+                          "same_price": abs(b.price - s.price) < 1e-9, "seconds_apart": delta,
+                          "cross_referenced": b.counterparty_account == s.account_id
+                          or s.counterparty_account == b.account_id})
+    reporter.progress(f"{len(pairs)} buy/sell pairs", step=1)
+    best = min(pairs, key=lambda p: (not p["same_quantity"], p["seconds_apart"] if p["seconds_apart"]
+                                     is not None else 1e12)) if pairs else None
+    facts = {"pairs": pairs, "offsetting": bool(best and best["same_quantity"]),
+             "same_price": bool(best and best["same_price"]),
+             "min_seconds_apart": best["seconds_apart"] if best else None,
+             "flagged_quantity": sum(t.quantity for t in alert.trades)}
+    elements = tuple(f"FlaggedTrades/Trade[@sequence={t.sequence}]" for t in alert.trades)
+    if best:
+        timing = (f"{best['seconds_apart'] * 1000:,.0f} ms apart" if best["seconds_apart"] is not None
+                  else "times not given")
+        summary = (f"Buy #{best['buy']} and sell #{best['sell']}: "
+                   f"{'same' if best['same_quantity'] else 'different'} quantity, "
+                   f"{'same' if best['same_price'] else 'different'} price, {timing}")
+    else:
+        summary = "No offsetting buy/sell pair among the flagged trades"
+    return Evidence(tool="trade_pattern", title="Flagged trade pattern", summary=summary + ".", facts=facts,
+                    citations={"trades": Citation(source="alert", elements=elements, note="flagged trades")})
+
+
+def related_history(ds: Dataset, accounts: list[str], symbol: str, trade_date: date,
+                    reporter: StepReporter) -> Evidence:
+    """Offsetting pairs between the same accounts over the prior month: is this a habit?"""
+    source = TABLES["related_accounts_history"].path
+    since = trade_date - timedelta(days=HISTORY_DAYS)
+    reporter.progress(f"Reading {len(accounts)} accounts' trades since {since}", total=2)
+    placeholders = ",".join("?" * len(accounts))
+    rows = ds.query(
+        "related_accounts_history",
+        f"SELECT * FROM rows WHERE account_id IN ({placeholders}) AND trade_date >= ? AND trade_date <= ? "  # noqa: S608
+        "ORDER BY trade_date, trade_time",
+        (*accounts, since.isoformat(), trade_date.isoformat()),
+    )
+    by_day = defaultdict(list)
+    for r in rows:
+        if r["symbol"] == symbol:
+            by_day[r["trade_date"]].append(r)
+    pairs = []
+    for day, trades in by_day.items():
+        used = set()
+        for b in (t for t in trades if t["side"].upper() == "BUY"):
+            for s in (t for t in trades if t["side"].upper() == "SELL"):
+                if s["line"] in used or b["account_id"] == s["account_id"] and len(accounts) > 1:
+                    continue
+                gap = abs((_clock(day, b["trade_time"]) - _clock(day, s["trade_time"])).total_seconds())
+                if b["quantity"] == s["quantity"] and gap <= PAIR_WINDOW_SECONDS:
+                    pairs.append({"date": day, "buy_line": b["line"], "sell_line": s["line"],
+                                  "seconds_apart": gap, "quantity": b["quantity"]})
+                    used.add(s["line"])
+                    break
+    days = sorted({p["date"] for p in pairs})
+    reporter.progress(f"{len(pairs)} offsetting pairs on {len(days)} days", step=2)
+    net = defaultdict(float)
+    for r in rows:
+        if r["symbol"] == symbol:
+            net[r["account_id"]] += r["quantity"] if r["side"].upper() == "BUY" else -r["quantity"]
+    facts = {"trades": len(rows), "offsetting_pairs": len(pairs), "days_with_pairs": len(days),
+             "dates": days, "median_seconds_apart": _median([p["seconds_apart"] for p in pairs]),
+             "combined_net_position": sum(net.values()), "window_start": since.isoformat()}
+    citations = {}
+    if pairs:
+        citations["pairs"] = Citation(source=source, lines=tuple(sorted({x for p in pairs
+                                                                        for x in (p["buy_line"], p["sell_line"])})),
+                                      note=f"offsetting {symbol} pairs between the accounts")
+    elif rows:
+        citations["window"] = Citation(source=source, lines=tuple(r["line"] for r in rows[:50]),
+                                       note=f"trades of the accounts since {since}")
+    if pairs:
+        summary = (f"{len(pairs)} offsetting {symbol} pairs between these accounts on {len(days)} day(s) since "
+                   f"{since} (median {facts['median_seconds_apart']:.1f} s apart); combined net position "
+                   f"{facts['combined_net_position']:+,.0f}")
+    else:
+        summary = f"No earlier offsetting {symbol} pairs between these accounts since {since} ({len(rows)} trades)"
+    return Evidence(tool="related_accounts_history", title="Related-account history", summary=summary + ".",
+                    facts=facts, citations=citations)
+
+
+def _at(day: date, clock: time) -> datetime:
+    return datetime.combine(day, clock)
+
+
+def _clock(day: str, clock: str) -> datetime:
+    return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock))
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

@@ -1,0 +1,115 @@
+"""Wash-trade specialist: trades with no change in beneficial ownership (MAR Art. 12(1)(a),
+Annex I A(a)-(c); FINRA 6140(b); SEC 9(a)(1)).
+
+Steps: who owns the accounts on each side; do the flagged trades offset each other and how
+closely in time; have these accounts done it before; how much of the day's volume it made.
+Market-making and hedge books of one firm are recognised exemptions.
+"""
+
+from __future__ import annotations
+
+from agents.alerts import WashTradeAlert
+from agents.evidence import Evidence
+from agents.investigation import Rule, Specialist, ToolSpec, build_graph
+from agents.tools import accounts, market
+
+NAME = "wash_trade"
+REPEAT_DAYS = 3
+VOLUME_SHARE_PCT = 5.0
+
+TOOLS = (
+    ToolSpec("account_relationships", "Beneficial owners and linked accounts",
+             lambda ds, a, r: accounts.relationships(ds, a.accounts, r)),
+    ToolSpec("trade_pattern", "Offsetting trades and timing",
+             lambda ds, a, r: accounts.trade_pattern(a, r)),
+    ToolSpec("related_accounts_history", "Repetition across the past month",
+             lambda ds, a, r: accounts.related_history(ds, a.accounts, a.symbol, a.trades[0].trade_date, r)),
+    ToolSpec("volume_impact", "Share of the day's volume",
+             lambda ds, a, r: market.volume_share(ds, a.symbol, a.trades[0].trade_date,
+                                                  max(sum(t.quantity for t in a.trades if t.side == s)
+                                                      for s in ("BUY", "SELL")), r)),
+)
+
+
+def _seconds(f: dict) -> float | None:
+    return f.get("min_seconds_apart")
+
+
+RULES = (
+    Rule("WT-R1", "red_flag", 35, "account_relationships", "Same beneficial owner on both sides",
+         lambda f, a: ("; ".join(f"{acc}: {owner}" for acc, owner in f["owners"].items()) + "."
+                       if f.get("same_beneficial_owner") and not f.get("exempt_book") else None),
+         cite=("owners",)),
+    Rule("WT-R2", "red_flag", 25, "account_relationships", "Accounts are linked",
+         lambda f, a: (f"Linked accounts: {', '.join(f['linked_pairs'])}."
+                       if f.get("linked_pairs") and not f.get("same_beneficial_owner") else None),
+         cite=("owners",)),
+    Rule("WT-R3", "red_flag", 15, "trade_pattern", "Offsetting trades at the same quantity and price",
+         lambda f, a: (f"Buy and sell legs match in quantity and price ({f['flagged_quantity']:,} shares flagged)."
+                       if f.get("offsetting") and f.get("same_price") else None), cite=("trades",)),
+    Rule("WT-R4", "red_flag", 15, "trade_pattern", "Legs executed within a second",
+         lambda f, a: (f"The legs were {_seconds(f) * 1000:,.0f} ms apart, consistent with pre-arrangement."
+                       if _seconds(f) is not None and _seconds(f) < 1 else None), cite=("trades",)),
+    Rule("WT-R5", "red_flag", 8, "trade_pattern", "Legs executed within a minute",
+         lambda f, a: (f"The legs were {_seconds(f):.1f} s apart."
+                       if _seconds(f) is not None and 1 <= _seconds(f) <= 60 else None), cite=("trades",)),
+    Rule("WT-R6", "red_flag", 15, "related_accounts_history", "Repeated across days",
+         lambda f, a: (f"Offsetting pairs between these accounts on {f['days_with_pairs']} days: "
+                       f"{', '.join(f['dates'])}." if f.get("days_with_pairs", 0) >= REPEAT_DAYS else None),
+         cite=("pairs",)),
+    Rule("WT-R7", "red_flag", 10, "volume_impact", "Material share of the day's volume",
+         lambda f, a: (f"{f['volume_share_pct']:.1f}% of the {f['daily_volume']:,.0f} shares traded that day."
+                       if (f.get("volume_share_pct") or 0) >= VOLUME_SHARE_PCT else None), cite=("day",)),
+    Rule("WT-R8", "red_flag", 5, "related_accounts_history", "No net change in position",
+         lambda f, a: (f"Combined net position of the accounts over the month is "
+                       f"{f['combined_net_position']:+,.0f} after {f['offsetting_pairs']} offsetting pairs."
+                       if f.get("offsetting_pairs", 0) >= 2 and f.get("combined_net_position") == 0 else None),
+         cite=("pairs",)),
+    Rule("WT-M1", "mitigating", -40, "account_relationships", "Exempt market-making or hedge books",
+         lambda f, a: ("Accounts are " + ", ".join(f"{acc} {t}" for acc, t in f["relationship_types"].items())
+                       + " of one firm." if f.get("exempt_book") else None), cite=("owners",)),
+    Rule("WT-M2", "mitigating", -30, "account_relationships", "Unrelated owners, no links",
+         lambda f, a: ("; ".join(f"{acc}: {owner}" for acc, owner in f["owners"].items()) + "."
+                       if f.get("owners") and not f.get("same_beneficial_owner") and not f.get("linked_pairs")
+                       and not f.get("missing_accounts") else None), cite=("owners",)),
+    Rule("WT-M3", "mitigating", -10, "trade_pattern", "Legs far apart in time",
+         lambda f, a: (f"The legs were {_seconds(f) / 60:.0f} minutes apart."
+                       if _seconds(f) is not None and _seconds(f) > 300 else None), cite=("trades",)),
+    Rule("WT-M4", "mitigating", -10, "related_accounts_history", "No earlier pattern",
+         lambda f, a: (f"No other offsetting pairs between these accounts since {f['window_start']}."
+                       if f.get("days_with_pairs", 0) <= 1 else None)),
+    Rule("WT-M5", "mitigating", -5, "trade_pattern", "Legs at different prices",
+         lambda f, a: "The buy and sell legs were priced differently." if f.get("offsetting") and not
+         f.get("same_price") else None, cite=("trades",)),
+)
+
+
+def describe(alert: WashTradeAlert, evidence: dict[str, Evidence]) -> str:
+    legs = "; ".join(f"#{t.sequence} {t.account_id} {t.side} {t.quantity:,} {t.symbol} @ {t.price:,.2f}"
+                     + (f" at {t.trade_time}" if t.trade_time else "") for t in alert.trades)
+    return f"On {alert.trades[0].trade_date} the flagged accounts traded {alert.symbol}: {legs}."
+
+
+def stor_fields(alert: WashTradeAlert, evidence: dict[str, Evidence]) -> dict:
+    rel = evidence.get("account_relationships")
+    owners = rel.facts.get("owners", {}) if rel and rel.ok else {}
+    persons = [f"Account {acc}" + (f" ({t.account_name})" if t.account_name else "")
+               + (f", beneficial owner {owners[acc]}" if acc in owners else "")
+               for acc, t in {t.account_id: t for t in alert.trades}.items()]
+    return {
+        "instrument": alert.symbol,
+        "suspected_persons": persons,
+        "transactions": [f"{t.trade_date} {t.trade_time or ''} {t.account_id} {t.side} {t.quantity:,} {t.symbol} "
+                         f"@ {t.price:,.2f} order {t.order_id or 'n/a'} vs {t.counterparty_account or 'n/a'}"
+                         .replace("  ", " ") for t in alert.trades],
+    }
+
+
+SPECIALIST = Specialist(
+    name=NAME, label="Wash trade", tools=TOOLS, rules=RULES,
+    key_tools=frozenset({"account_relationships", "trade_pattern"}),
+    describe=describe, stor_fields=stor_fields,
+    suspicion="Market manipulation: wash trades giving false or misleading signals (MAR Art. 12(1)(a))",
+    regulations=("EU MAR Art. 12(1)(a), Annex I A", "FINRA Rule 6140(b)", "Exchange Act §9(a)(1)"),
+)
+GRAPH = build_graph(SPECIALIST)

@@ -1,0 +1,154 @@
+"""Analyses: upload an alert, watch its investigation, read and download the determination.
+
+The upload is an ordinary multipart form: without JavaScript it answers 303 to the analysis
+page (or re-renders the page with the error); with htmx it answers the form fragment with
+the error in place, or an ``HX-Redirect`` to the analysis page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request,
+                   url_for)
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+
+from agents.alerts import AlertError, parse_alert
+from webapp import runner
+from webapp.paths import resource_dir
+from webapp.templating import size_label
+from webapp.timeline import fold
+
+bp = Blueprint("analyses", __name__)
+
+
+def _services():
+    return current_app.extensions["saa"]
+
+
+def sample_alerts() -> dict[str, Path]:
+    directory = resource_dir("test_data") / "alerts"
+    return {p.name: p for p in sorted(directory.glob("*.xml"))}
+
+
+def _index(error: str | None = None, status: int = 200, filename: str | None = None):
+    """The upload page, or — for htmx — just the form, with ``error`` shown in it."""
+    if request.headers.get("HX-Request") and request.method == "POST":
+        return render_template("fragments/_upload_form.html", error=error, filename=filename), status
+    services = _services()
+    return render_template("index.html", error=error, filename=filename, samples=sample_alerts(),
+                           runs=services.store.recent(limit=25), total_runs=services.store.count()), status
+
+
+@bp.get("/")
+def index():
+    return _index()
+
+
+@bp.post("/analyses")
+def create():
+    max_bytes = _services().settings.max_alert_bytes
+    sample = request.form.get("sample")
+    if sample:
+        path = sample_alerts().get(sample)
+        if path is None:
+            return _index(f"There is no sample alert called {sample!r}.", 404)
+        raw, filename = path.read_bytes(), path.name
+    else:
+        upload = request.files.get("alert")
+        if upload is None or not upload.filename:
+            return _index("Choose an alert file (SMARTS XML export) to upload.", 400)
+        filename = upload.filename
+        raw = upload.stream.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            return _index(f"{filename} is larger than the {size_label(max_bytes)} limit for one alert.", 413, filename)
+    try:
+        alert = parse_alert(raw)
+    except AlertError as exc:
+        return _index(f"{filename}: {exc.message}", exc.status, filename)
+
+    run = _services().store.create(alert, raw, filename=filename)
+    runner.start(current_app._get_current_object(), run.id)
+    target = url_for("analyses.show", run_id=run.id)
+    if request.headers.get("HX-Request"):
+        return Response(status=204, headers={"HX-Redirect": target})
+    return redirect(target, code=303)
+
+
+def _load(run_id: str):
+    services = _services()
+    run = services.store.get(run_id)
+    if run is None:
+        abort(404)
+    return run, fold(run.id, services.store.events(run.id))
+
+
+@bp.get("/analyses/<run_id>")
+def show(run_id: str):
+    run, view = _load(run_id)
+    raw = _services().store.alert_bytes(run.id)
+    alert = parse_alert(raw) if raw else None
+    return render_template("analysis.html", run=run, view=view, alert=alert)
+
+
+@bp.get("/analyses/<run_id>.json")
+def report(run_id: str):
+    """The run as JSON: its record, every event in order, and the decision (the CLI/report view)."""
+    run, view = _load(run_id)
+    events = _services().store.events(run.id)
+    return jsonify(run=run.fields, status=view.status, decision=view.decision, error=view.error or None,
+                   events=[e.to_dict() for e in events])
+
+
+@bp.get("/analyses/<run_id>/stor.txt")
+def stor(run_id: str):
+    run, view = _load(run_id)
+    draft = (view.decision or {}).get("stor")
+    if not draft:
+        abort(404, description="This analysis has no STOR draft: only escalated alerts have one.")
+    body = render_template("stor.txt", run=run, decision=view.decision, stor=draft)
+    return Response(body, mimetype="text/plain",
+                    headers={"Content-Disposition": f'attachment; filename="STOR-draft-{run.id[:8]}.txt"'})
+
+
+@bp.post("/analyses/<run_id>/cancel")
+def cancel(run_id: str):
+    """Ask the run's owner to stop; it ends the log with run_cancelled within a second."""
+    run, _view = _load(run_id)
+    if not run.finished:
+        _services().store.request_cancel(run.id)
+    if request.headers.get("HX-Request"):
+        return Response(status=204)
+    return redirect(url_for("analyses.show", run_id=run.id), code=303)
+
+
+@bp.get("/samples/<name>")
+def sample(name: str):
+    path = sample_alerts().get(name)
+    if path is None:
+        abort(404)
+    return Response(path.read_bytes(), mimetype="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="{path.name}"'})
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def too_large(_exc):
+    return _index(f"The upload is larger than the {size_label(_services().settings.max_alert_bytes)} limit for one "
+                  "alert.", 413)
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_failed(exc: CSRFError):
+    if request.path.startswith("/analyses") and request.method == "POST" and request.path.count("/") == 1:
+        return _index("The form had expired or did not come from this site. Reload the page and upload again.", 400)
+    return render_template("error.html", code=400, message="The form had expired. Reload the page and retry."), 400
+
+
+@bp.app_errorhandler(404)
+def not_found(exc):
+    custom = getattr(exc, "description", None) != NotFound.description
+    return render_template("error.html", code=404, message=exc.description if custom
+                           else "There is no such page or analysis."), 404
+
+

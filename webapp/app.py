@@ -1,0 +1,86 @@
+"""The application factory.
+
+Handlers hold no state between requests; everything lives in Redis, so any worker or
+instance can serve any request for any run.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+import redis
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from agents.analyst_offline import OfflineAnalyst
+from webapp.config import Settings
+from webapp.paths import resource_dir
+from webapp.store import PREFIX, RunStore
+
+csrf = CSRFProtect()
+
+
+@dataclass
+class Services:
+    """Per-process collaborators, kept in ``app.extensions["saa"]``."""
+
+    settings: Settings
+    redis: redis.Redis
+    store: RunStore
+    hub: object | None = None
+    extra: dict = field(default_factory=dict)
+
+    def make_analyst(self):
+        """The LLM analyst when an API key is configured, else the offline rules analyst."""
+        if self.settings.llm_enabled:
+            from agents.analyst_llm import LLMAnalyst
+
+            return LLMAnalyst.from_settings(self.settings)
+        return OfflineAnalyst(reporting_firm=self.settings.reporting_firm)
+
+
+def redis_client(url: str, pool_size: int) -> redis.Redis:
+    """One explicitly sized, blocking pool per process: greenlets wait for a connection
+    instead of failing when all are busy."""
+    pool = redis.BlockingConnectionPool.from_url(url, max_connections=pool_size, timeout=10,
+                                                 health_check_interval=30)
+    return redis.Redis(connection_pool=pool)
+
+
+def _secret_key(client: redis.Redis) -> str:
+    """With no SECRET_KEY set, share one generated key between all workers through Redis."""
+    client.set(f"{PREFIX}secret_key", secrets.token_hex(32), nx=True)
+    return client.get(f"{PREFIX}secret_key").decode()
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is not set. Start the app with `smarts-analyzer serve`, which starts an "
+                           "embedded Redis, or point REDIS_URL at a Redis server.")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__, template_folder=str(resource_dir("templates")),
+                static_folder=str(resource_dir("static")))
+    client = redis_client(settings.redis_url, settings.redis_pool_size)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or _secret_key(client),
+        MAX_CONTENT_LENGTH=settings.max_alert_bytes + 64 * 1024,  # the file plus multipart overhead
+        SSE_REDIS_URL=settings.redis_url,
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session; analysts keep tabs open
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+    )
+    app.extensions["saa"] = Services(settings=settings, redis=client,
+                                     store=RunStore(client, settings.run_ttl_seconds))
+    csrf.init_app(app)
+
+    from webapp import analyses, health, templating
+    from webapp.sse import sse
+
+    templating.init_app(app)
+    app.register_blueprint(analyses.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(sse)
+    return app

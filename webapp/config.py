@@ -1,0 +1,71 @@
+"""Settings read from the environment, once, at app creation.
+
+Everything a deployment may change is here so that a PaaS operator can configure the app
+with environment variables alone; the defaults give a working single-machine install.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from webapp.paths import resource_dir
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str
+    secret_key: str | None
+    data_dir: Path
+    max_alert_bytes: int
+    redis_pool_size: int
+    sse_heartbeat_interval: float
+    sse_max_concurrent: int
+    sse_retry_ms: int
+    openai_api_key: str | None
+    openai_base_url: str | None
+    openai_model: str
+    llm_timeout: float
+    llm_max_retries: int
+    demo_step_delay: float
+    reporting_firm: str
+    run_ttl_seconds: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.openai_api_key)
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        values = dict(
+            redis_url=os.environ.get("REDIS_URL", ""),
+            secret_key=os.environ.get("SECRET_KEY") or None,
+            data_dir=Path(os.environ.get("DATA_DIR") or resource_dir("test_data")),
+            max_alert_bytes=_int("MAX_ALERT_BYTES", 1024 * 1024),
+            redis_pool_size=_int("REDIS_POOL_SIZE", 200),
+            sse_heartbeat_interval=_float("SSE_HEARTBEAT_INTERVAL", 20.0),
+            sse_max_concurrent=_int("SSE_MAX_CONCURRENT", 10_000),
+            sse_retry_ms=_int("SSE_RETRY_MS", 2000),
+            openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
+            openai_base_url=os.environ.get("OPENAI_BASE_URL") or None,
+            openai_model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
+            llm_timeout=_float("LLM_TIMEOUT", 60.0),
+            llm_max_retries=_int("LLM_MAX_RETRIES", 3),
+            demo_step_delay=_float("DEMO_STEP_DELAY", 0.0),
+            reporting_firm=os.environ.get("REPORTING_FIRM", "[Reporting firm — set REPORTING_FIRM]"),
+            run_ttl_seconds=_int("RUN_TTL_SECONDS", 0),  # 0 keeps runs: they are audit records
+        )
+        values.update(overrides)
+        return cls(**values)

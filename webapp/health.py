@@ -1,0 +1,28 @@
+"""Liveness, readiness and Prometheus metrics for the PaaS and for operators."""
+
+from __future__ import annotations
+
+import redis
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    try:
+        current_app.extensions["saa"].redis.ping()
+    except redis.RedisError as exc:
+        return jsonify(status="unavailable", redis=str(exc)), 503
+    return jsonify(status="ready")
+
+
+@bp.get("/metrics")
+def metrics():
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

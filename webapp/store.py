@@ -1,0 +1,184 @@
+"""Runs and their event logs in Redis: the only state the app has.
+
+Layout (all keys under ``saa:``):
+
+* ``run:<id>``          hash — status, alert summary, timestamps, determination, last seq
+* ``run:<id>:alert``    the uploaded alert bytes, so any worker can (re)run the analysis
+* ``run:<id>:events``   stream — the durable, ordered log; entry ID ``<seq>-0``, so the SSE id,
+                        the stream ID and the event's ``seq`` are one number
+* ``runs``              sorted set of run ids by creation time (the runs index)
+
+Because the stream ID is the sequence number, appending is also fencing: Redis refuses an
+ID not greater than the last one, so two writers can never interleave or duplicate a seq.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from agents.events import Event, EventType
+
+PREFIX = "saa:"
+RUNS_INDEX = f"{PREFIX}runs"
+
+ACTIVE_STATUSES = ("queued", "running")
+FINAL_STATUSES = ("completed", "failed", "cancelled")
+
+
+# KEYS: events stream, run hash. ARGV: entry id, event json, ttl, then hash field/value pairs.
+_APPEND = """
+local added = redis.pcall('XADD', KEYS[1], ARGV[1], 'e', ARGV[2])
+if type(added) == 'table' and added.err then return redis.error_reply(added.err) end
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+if tonumber(ARGV[3]) > 0 and ARGV[1] == '1-0' then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+return added
+"""
+
+
+class StaleWriter(RuntimeError):
+    """Another writer already appended this sequence number: this one must stop."""
+
+
+def run_key(run_id: str) -> str:
+    return f"{PREFIX}run:{run_id}"
+
+
+def events_key(run_id: str) -> str:
+    return f"{PREFIX}run:{run_id}:events"
+
+
+def alert_key(run_id: str) -> str:
+    return f"{PREFIX}run:{run_id}:alert"
+
+
+def channel(run_id: str) -> str:
+    """The flask-sse channel a run's events are published on."""
+    return f"analysis:{run_id}"
+
+
+def is_run_id(value: str) -> bool:
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    fields: dict[str, str]
+
+    def __getitem__(self, key: str) -> str:
+        return self.fields.get(key, "")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.fields.get(key, default)
+
+    @property
+    def status(self) -> str:
+        return self.fields.get("status", "queued")
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def last_seq(self) -> int:
+        return int(self.fields.get("last_seq") or 0)
+
+    @property
+    def created_at(self) -> float:
+        return float(self.fields.get("created_at") or 0)
+
+
+class RunStore:
+    def __init__(self, client: redis.Redis, ttl_seconds: int = 0):
+        self.redis = client
+        self.ttl = ttl_seconds
+        self._append = client.register_script(_APPEND)
+
+    # ------------------------------------------------------------------ runs
+    def create(self, alert, raw: bytes, *, filename: str, source: str = "web",
+               extra: dict[str, str] | None = None) -> Run:
+        run_id = uuid.uuid4().hex
+        now = time.time()
+        fields = {
+            "id": run_id, "status": "queued", "source": source, "filename": filename[:200],
+            "kind": str(alert.kind), "alert_id": alert.alert_id, "alert_type": alert.alert_type,
+            "symbol": alert.symbol, "subject": alert.subject, "created_at": repr(now), "last_seq": "0",
+            **(extra or {}),
+        }
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(run_key(run_id), mapping=fields)
+        pipe.set(alert_key(run_id), raw)
+        pipe.zadd(RUNS_INDEX, {run_id: now})
+        if self.ttl:
+            pipe.expire(run_key(run_id), self.ttl)
+            pipe.expire(alert_key(run_id), self.ttl)
+        pipe.execute()
+        return Run(run_id, fields)
+
+    def get(self, run_id: str) -> Run | None:
+        if not is_run_id(run_id):
+            return None
+        fields = self.redis.hgetall(run_key(run_id))
+        if not fields:
+            return None
+        return Run(run_id, {k.decode(): v.decode() for k, v in fields.items()})
+
+    def alert_bytes(self, run_id: str) -> bytes | None:
+        return self.redis.get(alert_key(run_id))
+
+    def update(self, run_id: str, **fields: Any) -> None:
+        self.redis.hset(run_key(run_id), mapping={k: ("" if v is None else str(v)) for k, v in fields.items()})
+
+    def recent(self, offset: int = 0, limit: int = 20) -> list[Run]:
+        ids = self.redis.zrevrange(RUNS_INDEX, offset, offset + limit - 1)
+        pipe = self.redis.pipeline(transaction=False)
+        for rid in ids:
+            pipe.hgetall(run_key(rid.decode()))
+        runs = []
+        for rid, fields in zip(ids, pipe.execute(), strict=True):
+            if fields:
+                runs.append(Run(rid.decode(), {k.decode(): v.decode() for k, v in fields.items()}))
+        return runs
+
+    def count(self) -> int:
+        return self.redis.zcard(RUNS_INDEX)
+
+    def request_cancel(self, run_id: str) -> None:
+        self.redis.hset(run_key(run_id), "cancel_requested", "1")
+
+    def cancel_requested(self, run_id: str) -> bool:
+        return self.redis.hget(run_key(run_id), "cancel_requested") == b"1"
+
+    # ------------------------------------------------------------------ events
+    def append(self, event: Event, *, status: str | None = None, **fields: Any) -> None:
+        """Append one event as stream entry ``<seq>-0`` and record it on the run hash, atomically.
+
+        A Lua script, not MULTI: in a transaction a refused XADD would still let the HSET run.
+        """
+        updates = {"last_seq": str(event.seq), "updated_at": repr(event.ts)}
+        if status:
+            updates["status"] = status
+        updates.update({k: ("" if v is None else str(v)) for k, v in fields.items()})
+        flat = [item for pair in updates.items() for item in pair]
+        try:
+            self._append(keys=[events_key(event.run_id), run_key(event.run_id)],
+                         args=[f"{event.seq}-0", event.to_json(), self.ttl, *flat])
+        except redis.ResponseError as exc:
+            if "equal or smaller" in str(exc):
+                raise StaleWriter(f"seq {event.seq} of run {event.run_id} was already written") from None
+            raise
+
+    def events(self, run_id: str, after: int = 0, until: int | None = None) -> list[Event]:
+        """The run's events with ``after < seq <= until`` in order."""
+        start = f"{after + 1}-0"
+        end = f"{until}-0" if until is not None else "+"
+        return [Event.from_json(fields[b"e"]) for _id, fields in self.redis.xrange(events_key(run_id), start, end)]
+
+    def last_seq(self, run_id: str) -> int:
+        entries = self.redis.xrevrange(events_key(run_id), count=1)
+        return int(entries[0][0].split(b"-")[0]) if entries else 0
