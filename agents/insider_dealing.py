@@ -103,7 +103,7 @@ RULES = (
          cite=("trade_day", "reference")),
     Rule("ID-R10", "red_flag", 5, "peer_trades", "No one else traded this way",
          lambda f, a: (f"No other trader {a.activity.side.lower()}ing {a.activity.symbol} within ±3 days."
-                       if f.get("peers_same_side") == 0 else None)),
+                       if f.get("peers_same_side") == 0 else None), cite=("window",)),
     Rule("ID-M1", "mitigating", -30, "news", "Price-sensitive news was public before the trade",
          lambda f, a: ("; ".join(f["material_before_trade"][:3]) + "."
                        if f.get("material_before_trade") else None), cite=("material_before",)),

@@ -77,7 +77,7 @@ RULES = (
                        if _seconds(f) is not None and _seconds(f) > 300 else None), cite=("trades",)),
     Rule("WT-M4", "mitigating", -10, "related_accounts_history", "No earlier pattern",
          lambda f, a: (f"No other offsetting pairs between these accounts since {f['window_start']}."
-                       if f.get("days_with_pairs", 0) <= 1 else None)),
+                       if f.get("days_with_pairs", 0) <= 1 else None), cite=("window",)),
     Rule("WT-M5", "mitigating", -5, "trade_pattern", "Legs at different prices",
          lambda f, a: "The buy and sell legs were priced differently." if f.get("offsetting") and not
          f.get("same_price") else None, cite=("trades",)),

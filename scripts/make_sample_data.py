@@ -221,7 +221,8 @@ def account_data() -> None:
         nonlocal order
         t0 = datetime.fromisoformat(f"{day}T{clock}")
         t1 = t0 + timedelta(milliseconds=gap_ms)
-        rows.append([a, day, t0.time().isoformat(timespec="milliseconds"), symbol, "BUY", qty, price, b, f"ORD-{order}"])
+        rows.append([a, day, t0.time().isoformat(timespec="milliseconds"), symbol, "BUY", qty, price, b,
+                     f"ORD-{order}"])
         rows.append([b, day, t1.time().isoformat(timespec="milliseconds"), symbol, "SELL", qty, price, a,
                      f"ORD-{order + 1}"])
         order += 2
@@ -312,12 +313,13 @@ def _insider(alert_id, trader, symbol, day, side, qty, price, event=None, score=
         notes_xml = "\n  <InvestigationNotes>\n" + "".join(f"    <Note>{n}</Note>\n" for n in notes) + \
             "  </InvestigationNotes>"
     days = (date.fromisoformat(event[1]) - date.fromisoformat(day)).days if event else None
+    generated = (date.fromisoformat(event[1]) if event else date.fromisoformat(day)) + timedelta(days=1)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <SMARTSAlert>
   <AlertID>{alert_id}</AlertID>
   <AlertType>Pre-Announcement Trading</AlertType>
   <RuleViolated>{rule}</RuleViolated>
-  <GeneratedTimestamp>{(date.fromisoformat(event[1]) if event else date.fromisoformat(day)) + timedelta(days=1)}T06:30:00Z</GeneratedTimestamp>
+  <GeneratedTimestamp>{generated}T06:30:00Z</GeneratedTimestamp>
   <Trader>
     <TraderID>{tid}</TraderID>
     <Name>{name}</Name>

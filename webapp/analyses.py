@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 

@@ -22,8 +22,8 @@ def serve(args: argparse.Namespace) -> None:
     if args.workers:
         argv += ["--workers", str(args.workers)]
     argv.append("webapp.wsgi:app")
-    print(f"Serving on http://{'localhost' if args.host in ('0.0.0.0', '127.0.0.1') else args.host}:{args.port}",
-          flush=True)
+    shown = "localhost" if args.host in ("0.0.0.0", "127.0.0.1") else args.host  # noqa: S104
+    print(f"Serving on http://{shown}:{args.port}", flush=True)
     os.execv(sys.executable, argv)
 
 
@@ -46,9 +46,7 @@ def analyse(args: argparse.Namespace) -> int:
         analyst = LLMAnalyst.from_settings(settings)
     else:
         analyst = OfflineAnalyst(reporting_firm=settings.reporting_firm)
-    seq = 0
-    for item in investigate(alert, dataset=dataset(settings.data_dir), analyst=analyst):
-        seq += 1
+    for seq, item in enumerate(investigate(alert, dataset=dataset(settings.data_dir), analyst=analyst), 1):
         if isinstance(item, Outcome):
             record = {"seq": seq, "ts": time.time(), "type": "decision" if item.decision else "run_failed",
                       "data": item.decision.model_dump(mode="json") if item.decision else {"error": item.error}}

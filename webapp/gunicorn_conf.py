@@ -26,6 +26,7 @@ accesslog = os.environ.get("ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 preload_app = False  # workers import the app after gevent has patched them
+control_socket_disable = True  # one per user by default: two instances on a machine would collide
 
 _embedded: EmbeddedRedis | None = None
 log = logging.getLogger("gunicorn.error")

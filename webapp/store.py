@@ -21,7 +21,7 @@ from typing import Any
 
 import redis
 
-from agents.events import Event, EventType
+from agents.events import Event
 
 PREFIX = "saa:"
 RUNS_INDEX = f"{PREFIX}runs"

@@ -126,7 +126,7 @@ def related_history(ds: Dataset, accounts: list[str], symbol: str, trade_date: d
         used = set()
         for b in (t for t in trades if t["side"].upper() == "BUY"):
             for s in (t for t in trades if t["side"].upper() == "SELL"):
-                if s["line"] in used or b["account_id"] == s["account_id"] and len(accounts) > 1:
+                if s["line"] in used or (b["account_id"] == s["account_id"] and len(accounts) > 1):
                     continue
                 gap = abs((_clock(day, b["trade_time"]) - _clock(day, s["trade_time"])).total_seconds())
                 if b["quantity"] == s["quantity"] and gap <= PAIR_WINDOW_SECONDS:
@@ -143,14 +143,13 @@ def related_history(ds: Dataset, accounts: list[str], symbol: str, trade_date: d
     facts = {"trades": len(rows), "offsetting_pairs": len(pairs), "days_with_pairs": len(days),
              "dates": days, "median_seconds_apart": _median([p["seconds_apart"] for p in pairs]),
              "combined_net_position": sum(net.values()), "window_start": since.isoformat()}
-    citations = {}
+    citations = {"window": Citation(source=source, lines=tuple(r["line"] for r in rows[:50]),
+                                    note=f"trades of {', '.join(accounts)} searched since {since}"
+                                    + ("" if rows else ": none found"))}
     if pairs:
         citations["pairs"] = Citation(source=source, lines=tuple(sorted({x for p in pairs
                                                                         for x in (p["buy_line"], p["sell_line"])})),
                                       note=f"offsetting {symbol} pairs between the accounts")
-    elif rows:
-        citations["window"] = Citation(source=source, lines=tuple(r["line"] for r in rows[:50]),
-                                       note=f"trades of the accounts since {since}")
     if pairs:
         summary = (f"{len(pairs)} offsetting {symbol} pairs between these accounts on {len(days)} day(s) since "
                    f"{since} (median {facts['median_seconds_apart']:.1f} s apart); combined net position "

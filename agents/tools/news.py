@@ -52,9 +52,9 @@ def timeline(ds: Dataset, symbol: str, trade_date: date, event_date: date | None
     if later:
         citations["after"] = Citation(source=source, lines=tuple(r["line"] for r in later),
                                       note="news after the trade")
-    if rows:
-        citations["window"] = Citation(source=source, lines=tuple(r["line"] for r in rows),
-                                       note=f"{symbol} news {start} to {end}")
+    citations["window"] = Citation(source=source, lines=tuple(r["line"] for r in rows),
+                                   note=f"{symbol} news searched from {start} to {end}"
+                                   + ("" if rows else ": none found"))
     if material_before:
         summary = (f"{len(material_before)} price-sensitive item(s) public before the trade, first: "
                    f"{facts['material_before_trade'][0]}")

@@ -31,7 +31,9 @@ def activity(ds: Dataset, trader_id: str, symbol: str, trade_date: date, side: s
         "same_side_qty": sum(r["qty"] for r in same), "same_side_types": dict(types),
         "window": f"{start} to {end}",
     }
-    citations = {}
+    citations = {"window": Citation(source=source, lines=tuple(r["line"] for r in rows),
+                                    note=f"{symbol} trades by others searched from {start} to {end}"
+                                    + ("" if rows else ": none found"))}
     if same:
         citations["same_side"] = Citation(source=source, lines=tuple(r["line"] for r in same),
                                           note=f"peer {side} trades in {symbol}")

@@ -1,0 +1,107 @@
+"""Shared fixtures: a real Redis, real gunicorn + gevent servers, and helpers to drive them."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.servers import REPO, AppServer
+from webapp.embedded_redis import EmbeddedRedis
+
+TEST_DATA = REPO / "test_data"
+SAMPLES = TEST_DATA / "alerts"
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", REPO / "tests" / "artifacts"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_data_cache(tmp_path_factory):
+    """Each test session indexes the data into its own cache directory."""
+    os.environ["DATA_CACHE_DIR"] = str(tmp_path_factory.mktemp("data-cache"))
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), persistent=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server) -> str:
+    return redis_server.url
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+def server_env(redis_url: str, **extra: str) -> dict[str, str]:
+    env = {"REDIS_URL": redis_url, "DATA_DIR": str(TEST_DATA), "SECRET_KEY": "test-secret",
+           "SSE_HEARTBEAT_INTERVAL": "1", "OPENAI_API_KEY": "", "DATA_CACHE_DIR": os.environ["DATA_CACHE_DIR"]}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def start_server(tmp_path_factory):
+    """Start app servers on demand; all are stopped at the end of the session."""
+    started: list[AppServer] = []
+
+    def start(env: dict[str, str], workers: int = 2, name: str = "app") -> AppServer:
+        log = tmp_path_factory.mktemp("logs") / f"{name}.log"
+        server = AppServer(env=env, log_path=log, workers=workers).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(start_server, redis_url) -> AppServer:
+    """gunicorn + gevent, two workers, the offline analyst, no pacing."""
+    return start_server(server_env(redis_url), name="live")
+
+
+@pytest.fixture(scope="session")
+def paced_server(start_server, redis_url) -> AppServer:
+    """Like live_server, with DEMO_STEP_DELAY so a person (or browser) can watch steps arrive."""
+    return start_server(server_env(redis_url, DEMO_STEP_DELAY="0.25"), name="paced")
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Browser:
+    """An HTTP session as a browser holds it: cookies plus the page's CSRF token."""
+
+    def __init__(self, server: AppServer):
+        self.http = server.client(follow_redirects=False)
+        page = self.http.get("/")
+        page.raise_for_status()
+        self.token = CSRF.search(page.text).group(1)
+
+    def upload(self, content: bytes, filename: str = "alert.xml", *, htmx: bool = False) -> httpx.Response:
+        headers = {"HX-Request": "true"} if htmx else {}
+        return self.http.post("/analyses", data={"csrf_token": self.token},
+                              files={"alert": (filename, content, "application/xml")}, headers=headers)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+@pytest.fixture
+def browser_session(live_server):
+    session = Browser(live_server)
+    yield session
+    session.close()

@@ -1,0 +1,136 @@
+"""A real headless Chromium (Debian's, driven by Playwright) using the app as an analyst would."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import ARTIFACTS, SAMPLES
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Flags for a root, offline, headless machine: no sandbox, no background calls home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+ANALYSIS_URL = re.compile(r"/analyses/[0-9a-f]{32}$")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_errors():
+    return []
+
+
+def _page(chromium, page_errors, **context_options):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    # Console errors count, except the browser's own note that a request answered 4xx: the
+    # tests provoke those on purpose (a refused upload answers 422 with the form).
+    page.on("console", lambda msg: page_errors.append(msg.text) if msg.type == "error"
+            and "the server responded with a status of 4" not in msg.text else None)
+    return context, page
+
+
+@pytest.fixture
+def page(chromium, page_errors):
+    context, page = _page(chromium, page_errors)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page_without_js(chromium, page_errors):
+    context, page = _page(chromium, page_errors, java_script_enabled=False)
+    yield page
+    context.close()
+
+
+def snapshot(page) -> dict[str, object]:
+    """What an analyst sees: the text of the header, the steps and the decision."""
+    return {
+        "header": page.locator("#run-header").inner_text(),
+        "steps": page.locator("#timeline .step").evaluate_all(
+            "els => els.map(e => [e.id, e.className.split(' ').filter(c => c.startsWith('step')).join(' '),"
+            " e.innerText])"),
+        "decision": page.locator("#decision").inner_text(),
+    }
+
+
+def test_upload_through_the_form_and_watch_the_investigation_live(paced_server, page, page_errors):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.goto(paced_server.url + "/")
+    page.set_input_files("#alert-file", str(SAMPLES / "insider_genuine_acme.xml"))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(ANALYSIS_URL)
+
+    # The server rendered the page while the run was still going: it holds a live stream and
+    # no decision yet. Everything that appears from here on arrives over SSE.
+    assert page.locator("#live[sse-connect]").count() == 1
+    assert page.locator("#decision .verdict").count() == 0
+    steps_at_load = page.locator("#timeline .step").count()
+    loads = []
+    page.on("load", lambda: loads.append(page.url))
+
+    expect(page.locator("#timeline .step--running")).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "analysis-running.png"), full_page=True)
+    expect(page.locator("#timeline .step")).to_have_count(7, timeout=30_000)
+    expect(page.locator("#decision .verdict")).to_have_text("ESCALATE", timeout=30_000)
+    expect(page.locator("#run-header .status")).to_have_text("Completed")
+    expect(page.locator("#timeline .step--done")).to_have_count(7)
+    expect(page.locator(".cancel-form")).to_be_hidden()
+    assert steps_at_load < 7
+    assert loads == []  # no reload: the steps and the decision were swapped in live
+    page.screenshot(path=str(ARTIFACTS / "analysis-complete.png"), full_page=True)
+
+    live = snapshot(page)
+    page.reload()
+    assert snapshot(page) == live  # the page rendered from the log equals what streamed in
+    assert page.locator("#live").count() == 0
+    assert page_errors == []
+
+
+def test_bad_file_shows_the_error_in_the_form_without_leaving_the_page(live_server, page, page_errors,
+                                                                      tmp_path):
+    bad = tmp_path / "not-an-alert.xml"
+    bad.write_bytes(b"<Alert><AlertID>1</AlertID></Alert>")
+    page.goto(live_server.url + "/")
+    page.set_input_files("#alert-file", str(bad))
+    page.click("#upload-form button[type=submit]")
+    expect(page.locator("#upload-error")).to_contain_text("Unsupported root element <Alert>")
+    assert page.url == live_server.url + "/"
+    # The swapped-in form still works: a good file now goes through.
+    page.set_input_files("#alert-file", str(SAMPLES / "wash_false_positive_prsm.xml"))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(ANALYSIS_URL)
+    expect(page.locator("#decision .verdict")).to_have_text("CLOSE", timeout=30_000)
+    assert page_errors == []
+
+
+def test_everything_works_with_javascript_off(paced_server, page_without_js, tmp_path):
+    page = page_without_js
+    page.goto(paced_server.url + "/")
+    page.set_input_files("#alert-file", str(SAMPLES / "spoofing_genuine_flux.xml"))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(ANALYSIS_URL)
+    # No stream without JS: the page refreshes itself while the run is going.
+    expect(page.locator("#decision .verdict")).to_have_text("ESCALATE", timeout=30_000)
+    expect(page.locator("#timeline .step--done")).to_have_count(6)
+
+    bad = tmp_path / "empty.xml"
+    bad.write_bytes(b"")
+    page.goto(paced_server.url + "/")
+    page.set_input_files("#alert-file", str(bad))
+    page.click("#upload-form button[type=submit]")
+    expect(page.locator("#upload-error")).to_have_text("empty.xml: The file is empty.")

@@ -1,0 +1,174 @@
+"""Following a run's events: replay from the log, then live, with nothing lost or repeated.
+
+Every stream of run events (the browser's SSE, A2A's SendStreamingMessage/SubscribeToTask)
+is built on :func:`follow`. It must be called with a subscription that is already active
+(:meth:`Hub.subscription`), so that the order is: subscribe, read the log after the
+client's cursor, then go live, skipping what was already sent and filling any gap in
+sequence numbers from the log. It ends after the terminal event.
+
+One Redis pattern subscription per worker process (:class:`Hub`) fans messages out to the
+worker's streams through in-memory queues: 10,000 watchers cost one Redis connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import gevent
+import gevent.event
+import gevent.queue
+import redis
+from flask_sse import Message
+from prometheus_client import Counter
+
+from agents.events import Event
+from webapp.store import RunStore
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PATTERN = "analysis:*"
+QUEUE_SIZE = 2048
+RESYNC = object()     # the hub may have missed messages: re-read the log
+HEARTBEAT = object()  # yielded by follow() when nothing happened for a heartbeat interval
+
+HUB_RECONNECTS = Counter("saa_feed_hub_reconnects_total", "Times a worker's subscription was re-established")
+
+
+class HubUnavailable(RuntimeError):
+    pass
+
+
+class Hub:
+    """One Redis pattern subscription per worker process, fanned out to local queues."""
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+        self._queues: dict[str, set[gevent.queue.Queue]] = defaultdict(set)
+        self._ready = gevent.event.Event()
+        self._greenlet: gevent.Greenlet | None = None
+        self.pid = os.getpid()
+        self.open_streams = 0
+
+    def ensure_ready(self, timeout: float = 5.0) -> None:
+        if self._greenlet is None or self._greenlet.dead:
+            self._greenlet = gevent.spawn(self._listen)
+        if not self._ready.wait(timeout):
+            raise HubUnavailable("the event channel is not available")
+
+    @contextlib.contextmanager
+    def subscription(self, run_id: str) -> Iterator[gevent.queue.Queue]:
+        """An active subscription to one run's events for the duration of the block."""
+        self.ensure_ready()
+        queue = gevent.queue.Queue(QUEUE_SIZE)
+        self._queues[run_id].add(queue)
+        self.open_streams += 1
+        try:
+            yield queue
+        finally:
+            self.open_streams -= 1
+            queues = self._queues.get(run_id)
+            if queues is not None:
+                queues.discard(queue)
+                if not queues:
+                    del self._queues[run_id]
+
+    def local_subscribers(self, run_id: str) -> int:
+        return len(self._queues.get(run_id, ()))
+
+    def broadcast(self, item) -> None:
+        """Put ``item`` on every local queue (e.g. a resync after a reconnect)."""
+        for run_id in tuple(self._queues):
+            self._deliver(run_id, item)
+
+    def _deliver(self, run_id: str, item) -> None:
+        for queue in tuple(self._queues.get(run_id, ())):
+            try:
+                queue.put_nowait(item)
+            except gevent.queue.Full:  # a stalled client: let it catch up from the log instead
+                queue.queue.clear()
+                queue.put_nowait(RESYNC)
+
+    def _listen(self) -> None:
+        backoff, reconnecting = 0.1, False
+        while True:
+            pubsub = self.client.pubsub()
+            try:
+                pubsub.psubscribe(CHANNEL_PATTERN)
+                for msg in pubsub.listen():
+                    if msg["type"] == "psubscribe":
+                        if reconnecting:
+                            HUB_RECONNECTS.inc()
+                            self.broadcast(RESYNC)
+                        reconnecting, backoff = False, 0.1
+                        self._ready.set()
+                    elif msg["type"] == "pmessage":
+                        run_id = msg["channel"].decode().split(":", 1)[1]
+                        if run_id in self._queues:
+                            self._deliver(run_id, Message(**json.loads(msg["data"])))
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                self._ready.clear()
+                reconnecting = True
+                log.warning("event subscription lost (%s); reconnecting in %.1fs", exc, backoff)
+                gevent.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):  # closing a broken connection may fail again
+                    pubsub.close()
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    event: Event
+    html: str | None = None  # the fragment the runner rendered, when the event came live
+
+
+def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
+           heartbeat: float) -> Iterator[FeedItem | object]:
+    """Events of ``run_id`` after ``cursor``: the log first, then live; ends when the run has ended.
+
+    Yields :data:`HEARTBEAT` when a heartbeat interval passes with nothing new (after checking
+    the log, so an event whose publish was lost is still delivered).
+    """
+
+    def catch_up():
+        nonlocal cursor
+        for event in store.events(run_id, after=cursor):
+            cursor = event.seq
+            yield FeedItem(event)
+            if event.is_terminal:
+                return True
+        return False
+
+    if (yield from catch_up()):
+        return
+    run = store.get(run_id)
+    if run is None or run.finished:
+        # The status is written atomically with the terminal event, so the log now holds
+        # everything up to it, including anything appended since the first read.
+        yield from catch_up()
+        return
+    while True:
+        try:
+            item = queue.get(timeout=heartbeat)
+        except gevent.queue.Empty:
+            if store.last_seq(run_id) <= cursor:
+                yield HEARTBEAT
+                continue
+            item = RESYNC
+        if item is RESYNC or int(item.id) > cursor + 1:
+            if (yield from catch_up()):
+                return
+            continue
+        if int(item.id) <= cursor:
+            continue
+        event = Event.from_dict(item.data["event"])
+        cursor = event.seq
+        yield FeedItem(event, item.data.get("html"))
+        if event.is_terminal:
+            return
