@@ -28,7 +28,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _BATCH = 50_000
 
 
@@ -67,10 +67,19 @@ _SQL_TYPES = {_text: "TEXT", _real: "REAL", _day: "TEXT", _clock: "TEXT", _json_
 
 @dataclass(frozen=True)
 class Table:
+    """A data file and how its tools read it.
+
+    Rows are stored clustered on ``cluster`` (the tools' main access path, e.g. one trader's
+    trades by date) so a range read touches a few contiguous pages, not one page per row: at
+    ten million rows that is the difference between ~1 ms and hundreds. ``indexes`` are the
+    secondary access paths.
+    """
+
     name: str
     path: str                                   # relative to DATA_DIR
     columns: dict[str, Callable[[str], object]]
-    indexes: tuple[tuple[str, ...], ...]
+    cluster: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = ()
     optional: tuple[str, ...] = ()              # columns that may be absent from the file
     reader: str = "csv"
 
@@ -83,35 +92,35 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("trader_history", "trader_history.csv",
           {"trader_id": _text, "date": _day, "symbol": _text, "side": _text, "qty": _real,
            "price": _real, "sector": _text},
-          (("trader_id", "date"), ("symbol", "date"))),
+          cluster=("trader_id", "date"), indexes=(("symbol", "sector"),)),
     Table("trader_profiles", "trader_profiles.csv",
           {"trader_id": _text, "name": _text, "role": _text, "department": _text, "access_level": _text,
            "restrictions": _text},
-          (("trader_id",),)),
+          cluster=("trader_id",)),
     Table("market_data", "market_data.csv",
           {"symbol": _text, "date": _day, "open": _real, "high": _real, "low": _real, "close": _real,
            "volume": _real, "vix": _real},
-          (("symbol", "date"),), optional=("vix",)),
+          cluster=("symbol", "date"), optional=("vix",)),
     Table("peer_trades", "peer_trades.csv",
           {"trader_id": _text, "date": _day, "symbol": _text, "side": _text, "qty": _real, "price": _real,
            "trader_type": _text},
-          (("symbol", "date"),)),
+          cluster=("symbol", "date")),
     Table("news", "market_news.txt",
           {"symbol": _text, "ts": _text, "source": _text, "headline": _text},
-          (("symbol", "ts"),), reader="news"),
+          cluster=("symbol", "ts"), reader="news"),
     Table("account_relationships", "wash_trade/account_relationships.csv",
           {"account_id": _text, "beneficial_owner_id": _text, "beneficial_owner_name": _text,
            "relationship_type": _text, "linked_accounts": _json_list, "relationship_degree": _text},
-          (("account_id",), ("beneficial_owner_id",))),
+          cluster=("account_id",), indexes=(("beneficial_owner_id",),)),
     Table("related_accounts_history", "wash_trade/related_accounts_history.csv",
           {"account_id": _text, "trade_date": _day, "trade_time": _clock, "symbol": _text, "side": _text,
            "quantity": _real, "price": _real, "counterparty_account": _text, "order_id": _text},
-          (("account_id", "trade_date"), ("symbol", "trade_date"))),
+          cluster=("account_id", "trade_date"), indexes=(("symbol", "trade_date"),)),
     Table("order_history", "spoofing/order_history.csv",
           {"order_id": _text, "account_id": _text, "trader_id": _text, "timestamp": _text, "date": _day,
            "symbol": _text, "side": _text, "quantity": _real, "price": _real, "action": _text,
            "filled_quantity": _real},
-          (("trader_id", "date"), ("symbol", "date"))),
+          cluster=("trader_id", "date"), indexes=(("symbol", "date"),)),
 )}
 
 
@@ -193,10 +202,13 @@ def _build(table: Table, source: Path, target: Path) -> None:
         db = sqlite3.connect(tmp)
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
+        db.execute("PRAGMA temp_store=FILE")
         cols = ", ".join(f"{c} {_SQL_TYPES[conv]}" for c, conv in table.columns.items())
-        db.execute(f"CREATE TABLE rows (line INTEGER PRIMARY KEY, {cols})")
+        # Load in file order into a scratch table, then copy in cluster order: a sorted bulk
+        # insert builds the clustered B-tree densely and quickly.
+        db.execute(f"CREATE TEMP TABLE staging (line INTEGER, {cols})")
         placeholders = ", ".join("?" * (len(table.columns) + 1))
-        insert = f"INSERT INTO rows VALUES ({placeholders})"  # noqa: S608 - names come from TABLES
+        insert = f"INSERT INTO staging VALUES ({placeholders})"  # noqa: S608 - names come from TABLES
         batch: list[tuple] = []
         for values in _READERS[table.reader](source, table):
             batch.append(values)
@@ -204,6 +216,10 @@ def _build(table: Table, source: Path, target: Path) -> None:
                 db.executemany(insert, batch)
                 batch.clear()
         db.executemany(insert, batch)
+        key = ", ".join((*table.cluster, "line"))
+        db.execute(f"CREATE TABLE rows (line INTEGER NOT NULL, {cols}, PRIMARY KEY ({key})) WITHOUT ROWID")
+        db.execute(f"INSERT INTO rows SELECT * FROM staging ORDER BY {key}")  # noqa: S608
+        db.execute("DROP TABLE staging")
         for i, cols_ in enumerate(table.indexes):
             db.execute(f"CREATE INDEX ix_{i} ON rows ({', '.join(cols_)})")
         db.execute("ANALYZE")
