@@ -30,12 +30,14 @@ def current_writer() -> Writer:
         return lambda _event: None
 
 
-def emit(event_type: EventType, *, step_id: str | None = None, agent: str | None = None,
-         tool: str | None = None, **data: Any) -> None:
+def progress_event(event_type: EventType, *, step_id: str | None = None, agent: str | None = None,
+                   tool: str | None = None, **data: Any) -> dict[str, Any]:
+    return {"type": str(event_type), "step_id": step_id, "agent": agent, "tool": tool, "data": data}
+
+
+def emit(event_type: EventType, **fields: Any) -> None:
     """Send one progress event to whoever is streaming the graph."""
-    current_writer()(
-        {"type": str(event_type), "step_id": step_id, "agent": agent, "tool": tool, "data": data}
-    )
+    current_writer()(progress_event(event_type, **fields))
 
 
 class StepReporter:
@@ -56,6 +58,13 @@ class StepReporter:
             self.total = total
         emit(EventType.STEP_PROGRESS, step_id=self.step_id, agent=self.agent, tool=self.tool,
              step=self._done, total=self.total, message=message)
+
+
+class NullReporter:
+    """A reporter for work done inside another step, whose progress is not shown separately."""
+
+    def progress(self, *args: Any, **kwargs: Any) -> None:
+        pass
 
 
 @contextmanager

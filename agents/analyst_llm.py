@@ -1,0 +1,322 @@
+"""The LLM analyst: a model weighs the evidence, through any OpenAI-compatible endpoint.
+
+One streamed call does both jobs. The model is asked to write its assessment for the
+analyst in prose — streamed into the timeline as it arrives, throttled — and then to call
+the ``SubmitDetermination`` function, whose pydantic schema is the structured decision.
+Function-calling output is validated with pydantic; every citation must name evidence that
+exists (``tool:key``). Citations that do not exist are dropped and the drop is noted; a
+decision left with no valid citation is invalid.
+
+Transient failures (429, 5xx, timeouts, connection errors) are retried with exponential
+backoff by tenacity, honouring a short ``Retry-After``; the client's own retries are off so
+there is one policy. When the model cannot be reached or its output is invalid, the result
+is NEEDS_HUMAN_REVIEW with the reason, the offline rules' findings shown for review, and the
+offline rules' own determination named — never a silent guess.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import threading
+from typing import Literal
+
+import httpx
+import openai
+from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
+from langchain_openai import ChatOpenAI
+from pydantic import BaseModel, Field, ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from agents.analyst import stor_draft
+from agents.analyst_offline import OfflineAnalyst
+from agents.decision import Decision, Determination, Finding
+from agents.events import EventType
+from agents.investigation import Case
+from agents.progress import NullReporter, StepReporter, current_writer, progress_event
+
+log = logging.getLogger(__name__)
+
+TOKEN_INTERVAL = 0.25   # at most four analyst_token events a second
+MAX_RETRY_AFTER = 30.0
+
+
+class CitedFinding(BaseModel):
+    kind: Literal["red_flag", "mitigating", "context", "data_gap"]
+    title: str = Field(description="One line, e.g. 'Traded two days before the takeover'")
+    detail: str = Field(description="The facts and numbers, as found in the evidence")
+    tool: str = Field(description="The tool whose evidence this rests on, e.g. 'trader_history'")
+    citations: list[str] = Field(default_factory=list,
+                                 description="Evidence ids exactly as listed, e.g. 'trader_history:baseline'")
+
+
+class SubmitDetermination(BaseModel):
+    """Submit the determination for this alert, after writing the assessment."""
+
+    determination: Literal["ESCALATE", "CLOSE", "NEEDS_HUMAN_REVIEW"]
+    confidence: int = Field(ge=0, le=100)
+    summary: str = Field(description="One sentence for the case list")
+    rationale: str = Field(description="The reasoning a compliance officer could sign; paragraphs separated by "
+                                       "blank lines")
+    findings: list[CitedFinding]
+    disposition_reason: str | None = Field(default=None, description="Required when closing")
+
+
+class InvalidOutput(ValueError):
+    pass
+
+
+SYSTEM_PROMPT = """You are a senior trade-surveillance analyst at a regulated investment firm. You review an
+alert from the surveillance system together with the evidence investigation tools gathered from the firm's
+data, and you decide: ESCALATE (there are reasonable grounds to suspect market abuse; a STOR will be drafted),
+CLOSE (a false positive; give the disposition reason) or NEEDS_HUMAN_REVIEW (signals conflict or key data is
+missing). Apply EU MAR (Art. 8, 12, 14, 16; Annex I), Delegated Regulation 2016/522 Annex II, FINRA and SEC
+practice as relevant.
+
+Rules:
+- Rest every finding on the evidence below, citing evidence ids exactly as written in [cite: ...]. Never cite
+  anything else. Alert notes from the surveillance system are context, not evidence.
+- Weigh red flags against mitigating factors and name both. If key evidence is missing, say so.
+- The documented offline rules' result is given as a second opinion; you may disagree, and then say why.
+- Write for a compliance officer who must defend the decision to a regulator: facts, numbers, dates.
+
+First write your assessment in plain prose (it is shown live to the analyst), then call SubmitDetermination."""
+
+
+def _evidence_block(case: Case) -> str:
+    lines = []
+    for tool in case.specialist.tools:
+        ev = case.evidence.get(tool.name)
+        if ev is None:
+            lines.append(f"## {tool.title} ({tool.name}): did not run")
+            continue
+        lines.append(f"## {tool.title} ({tool.name}){'' if ev.ok else ' — NOT AVAILABLE: ' + (ev.error or '')}")
+        lines.append(ev.summary)
+        if ev.facts:
+            lines.append("facts: " + json.dumps(ev.facts, default=str, separators=(", ", ": "))[:3000])
+        for key, citation in ev.citations.items():
+            lines.append(f"[cite: {tool.name}:{key}] {citation.label()} — {citation.note}")
+    return "\n".join(lines)
+
+
+def build_messages(case: Case, offline: Decision) -> list:
+    alert = case.alert
+    signals = "\n".join(f"- {f.rule} {f.kind} ({f.weight:+d}): {f.title} — {f.detail}" for f in offline.findings)
+    notes = "\n".join(f"- {n}" for n in alert.notes) or "- none"
+    user = f"""# Alert {alert.alert_id} — {alert.alert_type} ({case.specialist.label})
+{case.specialist.describe(alert, case.evidence)}
+Suspicion under review: {case.specialist.suspicion}.
+Surveillance notes (context only):
+{notes}
+
+# Evidence
+{_evidence_block(case)}
+
+# Offline rules (second opinion)
+The documented offline rules reach: {offline.determination.value} (confidence {offline.confidence}, net score
+{offline.score:+d}).
+{signals or '- no rule fired'}
+"""
+    return [SystemMessage(SYSTEM_PROMPT), HumanMessage(user)]
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code == 429 or exc.status_code >= 500
+    return isinstance(exc, openai.APITimeoutError | openai.APIConnectionError | httpx.TransportError)
+
+
+def _wait(state: RetryCallState) -> float:
+    """Exponential backoff, or the server's Retry-After when it is short."""
+    exc = state.outcome.exception() if state.outcome else None
+    response = getattr(exc, "response", None)
+    if response is not None:
+        try:
+            retry_after = float(response.headers.get("retry-after", ""))
+            if 0 <= retry_after <= MAX_RETRY_AFTER:
+                return retry_after
+        except ValueError:
+            pass
+    return wait_exponential(multiplier=0.5, max=8)(state)
+
+
+class _TokenStream:
+    """Emits streamed text as analyst_token events, at most one per TOKEN_INTERVAL.
+
+    A flusher (a greenlet under gevent) sends what accumulated every interval, so text is
+    never held back when the model pauses. LangGraph's writer reads its config from context
+    variables when called, so the flusher runs in a copy of the node's context (entered by
+    one thread at a time: the flusher, then, after it stopped, the final flush).
+    """
+
+    def __init__(self, case: Case):
+        self.step_id = case.specialist.step_id("analyst")
+        self.agent = case.specialist.name
+        self.writer = current_writer()
+        self.context = contextvars.copy_context()
+        self.pending = ""
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._flusher = threading.Thread(target=self._run, name="analyst-tokens", daemon=True)
+        self._flusher.start()
+
+    def add(self, text: str) -> None:
+        with self._lock:
+            self.pending += text
+
+    def _run(self) -> None:
+        while not self._stop.wait(TOKEN_INTERVAL):
+            self.context.run(self._flush)
+
+    def _flush(self) -> None:
+        with self._lock:
+            text, self.pending = self.pending, ""
+        if text:
+            self.writer(progress_event(EventType.ANALYST_TOKEN, step_id=self.step_id, agent=self.agent,
+                                       tool="analyst", text=text))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._flusher.join()
+        self.context.run(self._flush)
+
+
+class LLMAnalyst:
+    """An OpenAI-compatible model as analyst; see the module docstring."""
+
+    def __init__(self, model: str, *, api_key: str, base_url: str | None = None, timeout: float = 60.0,
+                 max_attempts: int = 3, reporting_firm: str = "[Reporting firm]"):
+        self.model = model
+        self.name = model
+        self.max_attempts = max(1, max_attempts)
+        self.reporting_firm = reporting_firm
+        chat = ChatOpenAI(model=model, api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0,
+                          temperature=0, streaming=True)
+        self.llm = chat.bind_tools([SubmitDetermination], tool_choice="auto")
+
+    @classmethod
+    def from_settings(cls, settings) -> LLMAnalyst:
+        return cls(settings.openai_model, api_key=settings.openai_api_key, base_url=settings.openai_base_url,
+                   timeout=settings.llm_timeout, max_attempts=settings.llm_max_retries,
+                   reporting_firm=settings.reporting_firm)
+
+    def decide(self, case: Case, reporter: StepReporter) -> Decision:
+        offline = OfflineAnalyst(self.reporting_firm).decide(case, NullReporter())
+        messages = build_messages(case, offline)
+        tokens = _TokenStream(case)
+        reporter.progress(f"Asking {self.model} to weigh the evidence", total=2)
+        try:
+            message = self._call(messages, tokens)
+            decision, dropped = self._decision(case, _parse(message))
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
+            reason = _describe_failure(exc, self.max_attempts)
+            log.warning("LLM analyst %s failed: %s", self.model, reason)
+            return self._fallback(case, offline, f"The LLM analyst ({self.model}) failed: {reason}.")
+        except InvalidOutput as exc:
+            log.warning("LLM analyst %s gave invalid output: %s", self.model, exc)
+            return self._fallback(case, offline, f"The LLM analyst ({self.model}) gave an invalid answer: {exc}.")
+        reporter.progress("Validated the model's determination and citations", step=2)
+        if dropped:
+            decision.analyst_note = (f"{len(dropped)} citation(s) named evidence that does not exist and were "
+                                     f"dropped: {', '.join(dropped[:5])}.")
+        return decision
+
+    def _call(self, messages: list, tokens: _TokenStream) -> AIMessageChunk:
+        """The streamed call, retried on transient errors; all text is flushed before it returns."""
+        try:
+            for attempt in Retrying(stop=stop_after_attempt(self.max_attempts), wait=_wait, reraise=True,
+                                    retry=retry_if_exception(_transient)):
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        tokens.add(f"\n[attempt {attempt.retry_state.attempt_number} after a transient error]\n")
+                    return self._stream(messages, tokens)
+        finally:
+            tokens.close()
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _stream(self, messages: list, tokens: _TokenStream) -> AIMessageChunk:
+        message: AIMessageChunk | None = None
+        for chunk in self.llm.stream(messages):
+            message = chunk if message is None else message + chunk
+            if isinstance(chunk.content, str) and chunk.content:
+                tokens.add(chunk.content)
+            for call in chunk.tool_call_chunks or ():
+                if call.get("args"):
+                    tokens.add(call["args"] if not message.content else "")
+        if message is None:
+            raise InvalidOutput("the response was empty")
+        return message
+
+    def _decision(self, case: Case, out: SubmitDetermination) -> tuple[Decision, list[str]]:
+        findings, dropped = [], []
+        for f in out.findings:
+            citations = []
+            for ref in f.citations:
+                tool, _, key = ref.partition(":")
+                ev = case.evidence.get(tool)
+                if ev is not None and key in ev.citations:
+                    citations.append(ev.citations[key])
+                else:
+                    dropped.append(ref)
+            findings.append(Finding(kind=f.kind, title=f.title, detail=f.detail, tool=f.tool,
+                                    citations=tuple(citations)))
+        if not any(f.citations for f in findings):
+            raise InvalidOutput("no finding cites evidence that exists")
+        gaps = [f for f in case.findings_from_rules() if f.kind == "data_gap"]
+        determination = Determination(out.determination)
+        red = [f for f in findings if f.kind == "red_flag"]
+        return Decision(
+            alert_id=case.alert.alert_id, alert_kind=case.specialist.name, determination=determination,
+            confidence=out.confidence, summary=out.summary, rationale=out.rationale, findings=findings + gaps,
+            analyst=self.model,
+            disposition_reason=(out.disposition_reason or "False positive: " + out.summary)
+            if determination is Determination.CLOSE else None,
+            stor=stor_draft(case, red, out.summary, self.reporting_firm)
+            if determination is Determination.ESCALATE else None,
+        ), dropped
+
+    def _fallback(self, case: Case, offline: Decision, reason: str) -> Decision:
+        return Decision(
+            alert_id=case.alert.alert_id, alert_kind=case.specialist.name,
+            determination=Determination.NEEDS_HUMAN_REVIEW, confidence=0,
+            summary=f"No model determination — review by hand. The offline rules reach {offline.determination.value}.",
+            rationale=(f"{reason} The case needs an analyst's review. For reference, the documented offline rules "
+                       f"reach {offline.determination.value} with confidence {offline.confidence} (net score "
+                       f"{offline.score:+d}); their findings are listed below.\n\n{offline.rationale}"),
+            findings=offline.findings, analyst=f"{self.model} (failed; offline rules shown)", analyst_note=reason,
+            score=offline.score,
+        )
+
+
+def _parse(message: AIMessageChunk) -> SubmitDetermination:
+    """The structured decision from the function call (or, leniently, a JSON object in the text)."""
+    calls = [c for c in message.tool_calls if c.get("name") == SubmitDetermination.__name__]
+    if calls:
+        candidate = calls[0]["args"]
+    else:
+        text = message.content if isinstance(message.content, str) else ""
+        start, end = text.find("{"), text.rfind("}")
+        if start < 0 or end <= start:
+            raise InvalidOutput("the model did not call SubmitDetermination")
+        try:
+            candidate = json.loads(text[start:end + 1])
+        except json.JSONDecodeError:
+            raise InvalidOutput("the model did not call SubmitDetermination and its text is not JSON") from None
+    try:
+        return SubmitDetermination.model_validate(candidate)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "decision"
+        raise InvalidOutput(f"{where}: {first['msg']}") from None
+
+
+def _describe_failure(exc: BaseException, attempts: int) -> str:
+    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+        return f"timed out after {attempts} attempt(s)"
+    if isinstance(exc, openai.APIStatusError):
+        return f"the endpoint answered HTTP {exc.status_code} after {attempts} attempt(s)"
+    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+        return f"could not connect after {attempts} attempt(s)"
+    return f"{exc.__class__.__name__}: {exc}"
+

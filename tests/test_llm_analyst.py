@@ -1,0 +1,189 @@
+"""The LLM analyst through langchain-openai, against a local OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+
+import pytest
+from httpx_sse import connect_sse
+from playwright.sync_api import expect
+
+from agents.alerts import parse_alert
+from agents.analyst_llm import LLMAnalyst
+from agents.data import dataset
+from agents.orchestrator import Outcome, investigate
+from tests.conftest import SAMPLES, TEST_DATA, Browser, server_env
+from tests.fake_openai import Decide, Fail, FakeOpenAI, Garbage, Hang
+from tests.test_agents import assert_citation_resolves
+from tests.test_browser import ANALYSIS_URL, chromium, page, page_errors  # noqa: F401 - fixtures
+
+MODEL = "fake-analyst-1"
+
+
+@pytest.fixture(scope="module")
+def fake():
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def analyst(fake):
+    fake.script.clear()
+    return LLMAnalyst(MODEL, api_key="test-key", base_url=fake.url, timeout=0.5, max_attempts=2,
+                      reporting_firm="Test Firm plc")
+
+
+def run(analyst, name="insider_genuine_acme.xml", data_dir=TEST_DATA):
+    alert = parse_alert((SAMPLES / name).read_bytes())
+    events, outcome = [], None
+    for item in investigate(alert, dataset=dataset(data_dir), analyst=analyst):
+        if isinstance(item, Outcome):
+            outcome = item
+        else:
+            events.append(item)
+    assert outcome.error is None, outcome.error
+    return alert, events, outcome.decision
+
+
+def tokens(events) -> str:
+    return "".join(e["data"]["text"] for e in events if e["type"] == "analyst_token")
+
+
+def test_structured_reply_becomes_the_decision_with_real_citations(fake, analyst):
+    fake.push(Decide(prose="The M&A analyst bought 32 times her usual size two days before the takeover. "))
+    alert, events, decision = run(analyst)
+    assert decision.determination == "ESCALATE" and decision.confidence == 82
+    assert decision.analyst == MODEL and decision.analyst_note is None
+    assert decision.stor and decision.stor.reporting_firm == "Test Firm plc"
+    cited = [c for f in decision.findings for c in f.citations]
+    assert cited
+    for citation in cited:
+        assert_citation_resolves(citation, alert)
+    # The prose streamed into the analyst step before the step completed.
+    assert tokens(events).startswith("The M&A analyst bought 32 times")
+    types = [(e["type"], e["step_id"]) for e in events]
+    first_token = types.index(("analyst_token", "insider_dealing.analyst"))
+    assert first_token < types.index(("step_completed", "insider_dealing.analyst"))
+    # The model saw the evidence ids and the offline second opinion.
+    prompt = fake.requests[-1]["messages"][-1]["content"]
+    assert "[cite: trader_history:baseline]" in prompt and "offline rules reach: ESCALATE" in prompt
+    assert fake.requests[-1]["tools"][0]["function"]["name"] == "SubmitDetermination"
+
+
+def test_the_model_may_disagree_with_the_rules_and_close(fake, analyst):
+    fake.push(Decide(determination="CLOSE", confidence=64))
+    _alert, _events, decision = run(analyst)
+    assert decision.determination == "CLOSE" and decision.stor is None
+    assert decision.disposition_reason.startswith("False positive")
+
+
+def test_rate_limit_is_retried_then_succeeds(fake, analyst):
+    fake.push(Fail(429, retry_after=0.05), Decide())
+    before = len(fake.requests)
+    _alert, events, decision = run(analyst, "wash_genuine_gldx.xml")
+    assert len(fake.requests) - before == 2
+    assert decision.analyst == MODEL and decision.determination == "ESCALATE"
+    assert "[attempt 2 after a transient error]" in tokens(events)
+
+
+def test_timeouts_exhaust_the_retries_and_fall_back_to_human_review(fake, analyst):
+    fake.push(Hang(2), Hang(2))
+    _alert, _events, decision = run(analyst, "spoofing_genuine_flux.xml")
+    assert decision.determination == "NEEDS_HUMAN_REVIEW" and decision.confidence == 0
+    assert decision.analyst_note == f"The LLM analyst ({MODEL}) failed: timed out after 2 attempt(s)."
+    assert "offline rules reach ESCALATE" in decision.summary
+    assert decision.red_flags and all(f.rule for f in decision.findings)  # the rules' findings, for review
+
+
+def test_a_client_error_is_not_retried(fake, analyst):
+    fake.push(Fail(400, retry_after=None))
+    before = len(fake.requests)
+    _alert, _events, decision = run(analyst)
+    assert len(fake.requests) - before == 1
+    assert "answered HTTP 400 after 2 attempt(s)" in decision.analyst_note
+
+
+@pytest.mark.parametrize(("reply", "reason"), [
+    (Garbage(), "did not call SubmitDetermination"),
+    (Decide(args_override={"determination": "MAYBE", "confidence": 50, "summary": "s", "rationale": "r",
+                           "findings": []}), "determination: Input should be"),
+    (Decide(args_override={"determination": "CLOSE", "confidence": 140, "summary": "s", "rationale": "r",
+                           "findings": []}), "confidence: Input should be less than or equal to 100"),
+    (Decide(citations=["trader_history:nowhere", "invented_tool:rows"]), "no finding cites evidence that exists"),
+])
+def test_invalid_output_falls_back_with_the_reason(fake, analyst, reply, reason):
+    fake.push(reply)
+    _alert, _events, decision = run(analyst)
+    assert decision.determination == "NEEDS_HUMAN_REVIEW"
+    assert decision.analyst == f"{MODEL} (failed; offline rules shown)"
+    assert reason in decision.analyst_note
+
+
+def test_citations_to_nonexistent_evidence_are_dropped_and_noted(fake, analyst):
+    fake.push(Decide(extra_citations=["news:made_up"]))
+    _alert, _events, decision = run(analyst)
+    assert decision.determination == "ESCALATE"
+    assert decision.analyst_note.startswith("1 citation(s) named evidence that does not exist")
+    assert all(c.source != "news" or c.lines for f in decision.findings for c in f.citations)
+
+
+def test_missing_data_file_is_a_failed_step_and_the_model_is_told(fake, analyst, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(TEST_DATA, data, ignore=shutil.ignore_patterns("alerts"))
+    (data / "market_data.csv").unlink()
+    _alert, events, decision = run(analyst, data_dir=data)
+    failed = [e for e in events if e["type"] == "step_failed"]
+    assert [e["step_id"] for e in failed] == ["insider_dealing.market_data"]
+    assert "market_data.csv not found" in failed[0]["data"]["error"]
+    assert "NOT AVAILABLE: market_data.csv not found" in fake.requests[-1]["messages"][-1]["content"]
+    assert decision.data_gaps
+
+
+# ----------------------------------------------------------------------------- through the real server
+
+@pytest.fixture(scope="module")
+def llm_server(start_server, redis_url, fake):
+    env = server_env(redis_url, OPENAI_API_KEY="test-key", OPENAI_BASE_URL=fake.url, OPENAI_MODEL=MODEL,
+                     LLM_TIMEOUT="5", LLM_MAX_RETRIES="2")
+    return start_server(env, name="llm")
+
+
+def test_tokens_stream_over_sse_before_the_model_decision(fake, llm_server):
+    fake.script.clear()
+    fake.push(Decide(prose="Assessment: " + "the timing and size stand out. " * 8))
+    session = Browser(llm_server)
+    run_id = session.upload((SAMPLES / "insider_genuine_acme.xml").read_bytes()).headers["location"].split("/")[-1]
+    with llm_server.client() as http, connect_sse(http, "GET", f"/analyses/{run_id}/events") as source:
+        events = [e for e in source.iter_sse() if e.event != "message"]
+    types = [e.event for e in events]
+    assert "analyst_token" in types and types.index("analyst_token") < types.index("decision")
+    last_token = [e.data for e in events if e.event == "analyst_token"][-1]  # the step, with all text so far
+    assert "the timing and size stand out." in last_token
+    report = llm_server.client().get(f"/analyses/{run_id}.json").json()
+    assert report["decision"]["analyst"] == MODEL
+    page_html = llm_server.client().get(f"/analyses/{run_id}").text
+    assert f"LLM analyst ({MODEL})" in page_html and f"by {MODEL}" in page_html
+    assert "no AI model" not in page_html
+
+
+@pytest.mark.browser
+def test_browser_sees_the_analyst_writing_before_the_decision(fake, llm_server, page, page_errors):  # noqa: F811
+    gate = threading.Event()
+    fake.script.clear()
+    fake.push(Decide(prose="Reading the evidence: a first trade in the sector, far above baseline. ", gate=gate))
+    try:
+        page.goto(llm_server.url + "/")
+        page.set_input_files("#alert-file", str(SAMPLES / "insider_genuine_acme.xml"))
+        page.click("#upload-form button[type=submit]")
+        page.wait_for_url(ANALYSIS_URL)
+        stream = page.locator("#step-insider_dealing-analyst .step__stream")
+        expect(stream).to_contain_text("a first trade in the sector, far above baseline", timeout=20_000)
+        assert page.locator("#decision .verdict").count() == 0  # the model has not answered yet
+    finally:
+        gate.set()
+    expect(page.locator("#decision .verdict")).to_have_text("ESCALATE", timeout=20_000)
+    expect(page.locator(".decision__analyst")).to_have_text(re.compile(f"by {MODEL}"))
+    assert page_errors == []
