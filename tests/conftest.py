@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from playwright.sync_api import sync_playwright
 
 from tests.servers import REPO, AppServer
 from webapp.embedded_redis import EmbeddedRedis
@@ -105,3 +106,61 @@ def browser_session(live_server):
     session = Browser(live_server)
     yield session
     session.close()
+
+
+# ----------------------------------------------------------------------------- browser
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Flags for a root, offline, headless machine: no sandbox, no background calls home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+ANALYSIS_URL = re.compile(r"/analyses/[0-9a-f]{32}$")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_errors():
+    return []
+
+
+def _page(chromium, page_errors, **context_options):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    # Console errors count, except the browser's own note that a request answered 4xx: the
+    # tests provoke those on purpose (a refused upload answers 422 with the form).
+    page.on("console", lambda msg: page_errors.append(msg.text) if msg.type == "error"
+            and "the server responded with a status of 4" not in msg.text else None)
+    return context, page
+
+
+@pytest.fixture
+def page(chromium, page_errors):
+    context, page = _page(chromium, page_errors)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page_without_js(chromium, page_errors):
+    context, page = _page(chromium, page_errors, java_script_enabled=False)
+    yield page
+    context.close()
+
+
+def snapshot(page) -> dict[str, object]:
+    """What an analyst sees: the text of the header, the steps and the decision."""
+    return {
+        "header": page.locator("#run-header").inner_text(),
+        "steps": page.locator("#timeline .step").evaluate_all(
+            "els => els.map(e => [e.id, e.className.split(' ').filter(c => c.startsWith('step')).join(' '),"
+            " e.innerText])"),
+        "decision": page.locator("#decision").inner_text(),
+    }

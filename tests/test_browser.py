@@ -2,71 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import re
-
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.conftest import ARTIFACTS, SAMPLES
+from tests.conftest import ANALYSIS_URL, ARTIFACTS, SAMPLES, snapshot
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-# Flags for a root, offline, headless machine: no sandbox, no background calls home.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
-ANALYSIS_URL = re.compile(r"/analyses/[0-9a-f]{32}$")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page_errors():
-    return []
-
-
-def _page(chromium, page_errors, **context_options):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, **context_options)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-    # Console errors count, except the browser's own note that a request answered 4xx: the
-    # tests provoke those on purpose (a refused upload answers 422 with the form).
-    page.on("console", lambda msg: page_errors.append(msg.text) if msg.type == "error"
-            and "the server responded with a status of 4" not in msg.text else None)
-    return context, page
-
-
-@pytest.fixture
-def page(chromium, page_errors):
-    context, page = _page(chromium, page_errors)
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def page_without_js(chromium, page_errors):
-    context, page = _page(chromium, page_errors, java_script_enabled=False)
-    yield page
-    context.close()
-
-
-def snapshot(page) -> dict[str, object]:
-    """What an analyst sees: the text of the header, the steps and the decision."""
-    return {
-        "header": page.locator("#run-header").inner_text(),
-        "steps": page.locator("#timeline .step").evaluate_all(
-            "els => els.map(e => [e.id, e.className.split(' ').filter(c => c.startsWith('step')).join(' '),"
-            " e.innerText])"),
-        "decision": page.locator("#decision").inner_text(),
-    }
-
 
 def test_upload_through_the_form_and_watch_the_investigation_live(paced_server, page, page_errors):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -14,10 +14,9 @@ from agents.alerts import parse_alert
 from agents.analyst_llm import LLMAnalyst
 from agents.data import dataset
 from agents.orchestrator import Outcome, investigate
-from tests.conftest import SAMPLES, TEST_DATA, Browser, server_env
+from tests.conftest import ANALYSIS_URL, SAMPLES, TEST_DATA, Browser, server_env
 from tests.fake_openai import Decide, Fail, FakeOpenAI, Garbage, Hang
 from tests.test_agents import assert_citation_resolves
-from tests.test_browser import ANALYSIS_URL, chromium, page, page_errors  # noqa: F401 - fixtures
 
 MODEL = "fake-analyst-1"
 
@@ -170,7 +169,7 @@ def test_tokens_stream_over_sse_before_the_model_decision(fake, llm_server):
 
 
 @pytest.mark.browser
-def test_browser_sees_the_analyst_writing_before_the_decision(fake, llm_server, page, page_errors):  # noqa: F811
+def test_browser_sees_the_analyst_writing_before_the_decision(fake, llm_server, page, page_errors):
     gate = threading.Event()
     fake.script.clear()
     fake.push(Decide(prose="Reading the evidence: a first trade in the sector, far above baseline. ", gate=gate))

@@ -116,7 +116,7 @@ def cancel(run_id: str):
     """Ask the run's owner to stop; it ends the log with run_cancelled within a second."""
     run, _view = _load(run_id)
     if not run.finished:
-        _services().store.request_cancel(run.id)
+        runner.cancel(current_app._get_current_object(), run.id)
     if request.headers.get("HX-Request"):
         return Response(status=204)
     return redirect(url_for("analyses.show", run_id=run.id), code=303)

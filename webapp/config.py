@@ -7,6 +7,7 @@ with environment variables alone; the defaults give a working single-machine ins
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,9 @@ class Settings:
     llm_max_retries: int
     demo_step_delay: float
     reporting_firm: str
+    lease_ttl: float
+    recovery_interval: float
+    instance_name: str
     run_ttl_seconds: int
     extra: dict = field(default_factory=dict)
 
@@ -66,6 +70,9 @@ class Settings:
             demo_step_delay=_float("DEMO_STEP_DELAY", 0.0),
             reporting_firm=os.environ.get("REPORTING_FIRM", "[Reporting firm — set REPORTING_FIRM]"),
             run_ttl_seconds=_int("RUN_TTL_SECONDS", 0),  # 0 keeps runs: they are audit records
+            lease_ttl=_float("LEASE_TTL", 15.0),
+            recovery_interval=_float("RECOVERY_INTERVAL", 5.0),  # 0 turns crash recovery off
+            instance_name=os.environ.get("INSTANCE_NAME") or socket.gethostname(),
         )
         values.update(overrides)
         return cls(**values)

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 CHANNEL_PATTERN = "analysis:*"
 QUEUE_SIZE = 2048
 RESYNC = object()     # the hub may have missed messages: re-read the log
+SHUTDOWN = object()   # this worker is stopping: end the stream so the client reconnects elsewhere
 HEARTBEAT = object()  # yielded by follow() when nothing happened for a heartbeat interval
 
 HUB_RECONNECTS = Counter("saa_feed_hub_reconnects_total", "Times a worker's subscription was re-established")
@@ -42,6 +43,10 @@ HUB_RECONNECTS = Counter("saa_feed_hub_reconnects_total", "Times a worker's subs
 
 class HubUnavailable(RuntimeError):
     pass
+
+
+class FeedClosed(Exception):
+    """The stream ends before the run does (worker shutdown); the client should reconnect."""
 
 
 class Hub:
@@ -54,8 +59,16 @@ class Hub:
         self._greenlet: gevent.Greenlet | None = None
         self.pid = os.getpid()
         self.open_streams = 0
+        self.closed = False
+
+    def close(self) -> None:
+        """End every stream of this worker (graceful shutdown) and accept no new ones."""
+        self.closed = True
+        self.broadcast(SHUTDOWN)
 
     def ensure_ready(self, timeout: float = 5.0) -> None:
+        if self.closed:
+            raise HubUnavailable("this server is shutting down")
         if self._greenlet is None or self._greenlet.dead:
             self._greenlet = gevent.spawn(self._listen)
         if not self._ready.wait(timeout):
@@ -133,7 +146,8 @@ def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
     """Events of ``run_id`` after ``cursor``: the log first, then live; ends when the run has ended.
 
     Yields :data:`HEARTBEAT` when a heartbeat interval passes with nothing new (after checking
-    the log, so an event whose publish was lost is still delivered).
+    the log, so an event whose publish was lost is still delivered). Raises :class:`FeedClosed`
+    when the worker shuts down before the run ends.
     """
 
     def catch_up():
@@ -161,6 +175,8 @@ def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
                 yield HEARTBEAT
                 continue
             item = RESYNC
+        if item is SHUTDOWN:
+            raise FeedClosed
         if item is RESYNC or int(item.id) > cursor + 1:
             if (yield from catch_up()):
                 return

@@ -45,6 +45,12 @@ def on_starting(server) -> None:
         server.log.warning("data table %s unavailable: %s", table, problem)
 
 
+def post_worker_init(worker) -> None:
+    from webapp.lifecycle import attach
+
+    attach(worker)
+
+
 def on_exit(server) -> None:
     if _embedded is not None:
         server.log.info("stopping embedded Redis")

@@ -1,19 +1,30 @@
-"""Run lifecycle: each analysis runs in its own gevent greenlet.
+"""Run lifecycle: each analysis runs in its own gevent greenlet, under a lease.
 
 The runner streams the orchestrator graph and turns every event into (1) an entry in the
 run's Redis Stream, the durable log, and (2) one flask-sse publish on the run's channel
-carrying the rendered HTML fragment and the event itself. Greenlets only call cooperative,
-synchronous code: Redis and HTTP go through gevent-patched sockets.
+carrying the rendered HTML fragment and the event itself.
+
+A run is owned through a lease in Redis (``run:<id>:lease``) that a keeper greenlet renews.
+The keeper also watches for cancellation and interrupts the run at once, even inside a step
+blocked on the network. If the worker dies, the lease expires and another worker's recovery
+sweep (webapp/lifecycle.py) resumes the run; the stream's explicit ids fence a stale owner
+that comes back (:class:`StaleWriter`). Redis calls are retried across a restart; appends
+are idempotent, so a retried append whose reply was lost is not a duplicate.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
+import uuid
+from dataclasses import dataclass
 
 import gevent
+import redis
 from flask import Flask
 from prometheus_client import Counter, Histogram
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from agents.alerts import parse_alert
 from agents.data import dataset
@@ -25,11 +36,49 @@ from webapp.timeline import fold, render_fragment
 
 log = logging.getLogger(__name__)
 
+CANCEL_POLL = 0.25   # seconds between cancellation checks: a cancel takes effect within this
+REDIS_OUTAGE = 60.0  # how long a run rides out Redis being unreachable before it gives up
+
 RUNS_FINISHED = Counter("saa_runs_finished_total", "Analyses finished", ["status", "determination"])
+RUNS_RESUMED = Counter("saa_runs_resumed_total", "Analyses this worker took over from another")
 RUN_SECONDS = Histogram("saa_run_seconds", "Time from run start to its terminal event",
                         buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300))
 EMIT_SECONDS = Histogram("saa_event_emit_seconds", "Append + render + publish of one event",
                          buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5))
+
+_redis_retry = retry(retry=retry_if_exception_type((redis.ConnectionError, redis.TimeoutError)),
+                     wait=wait_exponential(multiplier=0.05, max=2), stop=stop_after_delay(REDIS_OUTAGE), reraise=True)
+
+
+class RunCancelled(Exception):
+    """An analyst cancelled the run."""
+
+
+class HandedBack(Exception):
+    """The worker is shutting down: give the run back for another worker to resume."""
+
+
+class LeaseLost(Exception):
+    """Another worker owns the run now."""
+
+
+@dataclass
+class LocalRun:
+    run_id: str
+    owner: str
+    greenlet: gevent.Greenlet
+
+
+_LOCAL: dict[str, LocalRun] = {}  # the runs this process is executing
+
+
+def local_runs() -> dict[str, LocalRun]:
+    return dict(_LOCAL)
+
+
+def owner_token(settings) -> str:
+    """Who holds a lease: instance, pid (so tests and operators can find the worker) and a nonce."""
+    return f"{settings.instance_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class RunEmitter:
@@ -40,62 +89,109 @@ class RunEmitter:
         self.run = run
         self.view = fold(run.id, self.services.store.events(run.id))
         self.seq = self.view.last_seq
+        self.busy = False  # inside emit(): the keeper must not interrupt between append and seq++
+
+    def resync(self) -> None:
+        """Re-read the log: after an interruption, the last append may have landed unseen."""
+        self.view = fold(self.run.id, self.services.store.events(self.run.id))
+        self.seq = self.view.last_seq
 
     def emit(self, type_: EventType, *, step_id: str | None = None, agent: str | None = None,
              tool: str | None = None, data: dict | None = None, status: str | None = None, **fields) -> Event:
         started = time.perf_counter()
         event = Event(run_id=self.run.id, seq=self.seq + 1, ts=time.time(), type=type_, step_id=step_id,
                       agent=agent, tool=tool, data=data or {})
-        self.services.store.append(event, status=status, **fields)
-        self.seq = event.seq
-        self.view.apply(event)
-        sse.publish_event(event, render_fragment(self.view, event, self.run))
+        self.busy = True
+        try:
+            _redis_retry(self.services.store.append)(event, status=status, **fields)
+            self.seq = event.seq
+            self.view.apply(event)
+            _redis_retry(sse.publish_event)(event, render_fragment(self.view, event, self.run))
+        finally:
+            self.busy = False
         EMIT_SECONDS.observe(time.perf_counter() - started)
         return event
 
 
-def start(app: Flask, run_id: str) -> gevent.Greenlet:
-    """Start the analysis of a stored run in a new greenlet."""
-    return gevent.spawn(execute, app, run_id)
+def start(app: Flask, run_id: str) -> gevent.Greenlet | None:
+    """Claim a stored run and analyse it in a new greenlet; None if another worker owns it."""
+    services = app.extensions["saa"]
+    owner = owner_token(services.settings)
+    if not services.store.claim(run_id, owner, _ttl_ms(services)):
+        return None
+    greenlet = gevent.spawn(execute, app, run_id, owner)
+    _LOCAL[run_id] = LocalRun(run_id, owner, greenlet)
+    greenlet.link(lambda _g: _LOCAL.pop(run_id, None))
+    return greenlet
 
 
-def execute(app: Flask, run_id: str) -> None:
-    """Analyse one run to its terminal event. Never raises: failures become run_failed."""
+def execute(app: Flask, run_id: str, owner: str) -> None:
+    """Analyse one run to its terminal event under ``owner``'s lease. Never raises."""
     # A request context, not just an app context: fragments use url_for, which needs one
     # (relative URLs, so the placeholder host never appears in them).
     with app.test_request_context("/"):
         services = app.extensions["saa"]
-        run = services.store.get(run_id)
-        if run is None or run.finished:
-            return
-        emitter = RunEmitter(app, run)
-        started = time.perf_counter()
+        store = services.store
+        keeper = None
         try:
-            _analyse(services, run, emitter)
-        except StaleWriter as exc:
+            run = store.get(run_id)
+            if run is None or run.finished:
+                store.retire(run_id)
+                return
+            emitter = RunEmitter(app, run)
+            keeper = gevent.spawn(_keep, services, run_id, owner, gevent.getcurrent(), emitter)
+            _run(services, run, emitter)
+        except HandedBack:
+            log.info("run %s handed back for another worker to resume", run_id)
+        except (StaleWriter, LeaseLost) as exc:
             log.warning("run %s: another worker owns it now (%s); stopping", run_id, exc)
-            return
-        except Exception as exc:
-            log.exception("run %s failed", run_id)
-            emitter.emit(EventType.RUN_FAILED, status="failed", finished_at=time.time(),
-                         data={"error": f"Internal error while analysing: {exc.__class__.__name__}: {exc}"})
-            RUNS_FINISHED.labels("failed", "").inc()
-        RUN_SECONDS.observe(time.perf_counter() - started)
+        except redis.RedisError:
+            log.exception("run %s: Redis unavailable for %ss; the lease will expire and it resumes", run_id,
+                          REDIS_OUTAGE)
+        finally:
+            if keeper is not None:
+                keeper.kill()
+            try:
+                store.release(run_id, owner)
+            except redis.RedisError:
+                log.warning("run %s: could not release the lease; it expires by itself", run_id)
+
+
+def _run(services, run: Run, emitter: RunEmitter) -> None:
+    started = time.perf_counter()
+    try:
+        _analyse(services, run, emitter)
+    except RunCancelled:
+        emitter.resync()
+        emitter.emit(EventType.RUN_CANCELLED, status="cancelled", finished_at=time.time(),
+                     data={"reason": "Cancelled by an analyst before a determination was reached."})
+        RUNS_FINISHED.labels("cancelled", "").inc()
+    except (HandedBack, StaleWriter, LeaseLost, redis.RedisError):
+        raise
+    except Exception as exc:
+        log.exception("run %s failed", run.id)
+        emitter.emit(EventType.RUN_FAILED, status="failed", finished_at=time.time(),
+                     data={"error": f"Internal error while analysing: {exc.__class__.__name__}: {exc}"})
+        RUNS_FINISHED.labels("failed", "").inc()
+    services.store.retire(run.id)
+    RUN_SECONDS.observe(time.perf_counter() - started)
 
 
 def _analyse(services, run: Run, emitter: RunEmitter) -> None:
     alert = parse_alert(services.store.alert_bytes(run.id))
     analyst = services.make_analyst()
-    emitter.emit(EventType.RUN_STARTED, status="running", started_at=time.time(), analyst=analyst.name,
-                 data={"analyst": analyst.name, "alert_id": alert.alert_id, "alert_type": alert.alert_type,
-                       "kind": str(alert.kind)})
+    if emitter.seq == 0:
+        emitter.emit(EventType.RUN_STARTED, status="running", started_at=time.time(), analyst=analyst.name,
+                     data={"analyst": analyst.name, "alert_id": alert.alert_id, "alert_type": alert.alert_type,
+                           "kind": str(alert.kind)})
+    else:
+        RUNS_RESUMED.inc()
+        emitter.emit(EventType.RUN_RESUMED, status="running", data={
+            "message": f"Resumed on {services.settings.instance_name} (worker {os.getpid()}) after the worker "
+                       "running it stopped; the steps run again from the start.",
+            "after_seq": emitter.seq})
     for item in investigate(alert, dataset=dataset(services.settings.data_dir), analyst=analyst,
                             step_delay=services.settings.demo_step_delay):
-        if services.store.cancel_requested(run.id):
-            emitter.emit(EventType.RUN_CANCELLED, status="cancelled", finished_at=time.time(),
-                         data={"reason": "Cancelled by an analyst before a determination was reached."})
-            RUNS_FINISHED.labels("cancelled", "").inc()
-            return
         if isinstance(item, Outcome):
             _finish(emitter, item)
             return
@@ -105,14 +201,76 @@ def _analyse(services, run: Run, emitter: RunEmitter) -> None:
 
 def _finish(emitter: RunEmitter, outcome: Outcome) -> None:
     if outcome.decision is None:
-        emitter.emit(EventType.RUN_FAILED, status="failed", finished_at=time.time(),
-                     data={"error": outcome.error})
+        emitter.emit(EventType.RUN_FAILED, status="failed", finished_at=time.time(), data={"error": outcome.error})
         RUNS_FINISHED.labels("failed", "").inc()
         return
     decision = outcome.decision
-    payload = decision.model_dump(mode="json")
-    emitter.emit(EventType.DECISION, step_id=None, agent=decision.alert_kind, data=payload,
+    emitter.emit(EventType.DECISION, agent=decision.alert_kind, data=decision.model_dump(mode="json"),
                  determination=decision.determination.value, confidence=decision.confidence)
     emitter.emit(EventType.RUN_COMPLETED, status="completed", finished_at=time.time(),
                  data={"determination": decision.determination.value, "confidence": decision.confidence})
     RUNS_FINISHED.labels("completed", decision.determination.value).inc()
+
+
+def _ttl_ms(services) -> int:
+    return int(services.settings.lease_ttl * 1000)
+
+
+def _keep(services, run_id: str, owner: str, target: gevent.Greenlet, emitter: RunEmitter) -> None:
+    """Renew the lease every third of its TTL and interrupt the run when it is cancelled or lost.
+
+    A cancel waits for an emit in progress to finish (one poll at most), so run_cancelled
+    always follows the last appended event.
+    """
+    store, ttl_ms = services.store, _ttl_ms(services)
+    renew_every = services.settings.lease_ttl / 3
+    last_renewal = time.monotonic()
+    while True:
+        gevent.sleep(CANCEL_POLL)
+        try:
+            if not emitter.busy and store.cancel_requested(run_id):
+                target.kill(RunCancelled, block=False)
+                return
+            if time.monotonic() - last_renewal >= renew_every:
+                # An outage longer than the TTL lets the lease lapse: take it back if nobody else did.
+                if not (store.renew(run_id, owner, ttl_ms) or store.claim(run_id, owner, ttl_ms)):
+                    target.kill(LeaseLost, block=False)
+                    return
+                last_renewal = time.monotonic()
+        except redis.RedisError:
+            continue  # Redis is restarting: keep trying; writes are fenced by the stream ids
+
+
+def cancel(app: Flask, run_id: str) -> None:
+    """Ask a run to stop. Its owner stops it within CANCEL_POLL; a run nobody owns is ended here."""
+    services = app.extensions["saa"]
+    store = services.store
+    store.request_cancel(run_id)
+    if store.lease_owner(run_id) is not None:
+        return
+    owner = owner_token(services.settings)
+    if not store.claim(run_id, owner, _ttl_ms(services)):
+        return  # someone took it in the meantime; they see the flag
+    try:
+        run = store.get(run_id)
+        if run is not None and not run.finished:
+            RunEmitter(app, run).emit(EventType.RUN_CANCELLED, status="cancelled", finished_at=time.time(),
+                                      data={"reason": "Cancelled by an analyst while no worker was running it."})
+            RUNS_FINISHED.labels("cancelled", "").inc()
+        store.retire(run_id)
+    finally:
+        store.release(run_id, owner)
+
+
+def hand_back_all(timeout: float = 5.0) -> list[str]:
+    """Stop every run of this process without ending it and release its lease (shutdown)."""
+    runs = list(_LOCAL.values())
+    for local in runs:
+        local.greenlet.kill(HandedBack, block=False)
+    gevent.joinall([local.greenlet for local in runs], timeout=timeout)
+    return [local.run_id for local in runs]
+
+
+def resume(app: Flask, run_id: str) -> gevent.Greenlet | None:
+    """Take over a run whose owner stopped renewing its lease (called by the recovery sweep)."""
+    return start(app, run_id)

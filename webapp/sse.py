@@ -13,7 +13,9 @@ ignores ``Last-Event-ID`` and streams any ``?channel=``. Here:
 * a comment goes out at once (so headers flush) and every SSE_HEARTBEAT_INTERVAL; a dead
   client is noticed at the next write and cleaned up; after the terminal event an
   ``event: close`` tells the page's ``sse-close`` to stop reconnecting;
-* streams per worker are capped (SSE_MAX_CONCURRENT): past it, 503 with Retry-After.
+* streams per worker are capped (SSE_MAX_CONCURRENT): past it, 503 with Retry-After;
+* on shutdown (or a Redis outage) a stream ends WITHOUT ``close``: the browser reconnects with
+  ``Last-Event-ID``, to another worker or instance, and resumes where it was.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from flask_sse import Message, ServerSentEventsBlueprint
 from prometheus_client import Counter, Gauge
 
 from agents.events import Event
-from webapp.feed import HEARTBEAT, Hub, HubUnavailable, follow
+from webapp.feed import HEARTBEAT, FeedClosed, Hub, HubUnavailable, follow
 from webapp.store import Run, RunStore, channel
 from webapp.timeline import RunView, fold, render_fragment
 
@@ -115,6 +117,10 @@ def _frames(store: RunStore, hub: Hub, run: Run, cursor: int, heartbeat: float, 
                     view.apply(event)
                 yield str(Message(html, type=str(event.type), id=event.seq))
         yield CLOSE_FRAME  # follow() returns only once the run is over
+    except (FeedClosed, redis.RedisError):
+        # Shutdown or Redis restarting: end without `close`, so EventSource reconnects (to another
+        # worker or once Redis is back) with Last-Event-ID and misses nothing.
+        return
     finally:
         STREAMS_OPEN.dec()
 

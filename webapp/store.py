@@ -7,6 +7,8 @@ Layout (all keys under ``saa:``):
 * ``run:<id>:events``   stream — the durable, ordered log; entry ID ``<seq>-0``, so the SSE id,
                         the stream ID and the event's ``seq`` are one number
 * ``runs``              sorted set of run ids by creation time (the runs index)
+* ``runs:active``       set of runs not yet ended, what crash recovery looks at
+* ``run:<id>:lease``    the owner token of the worker running it, with a TTL it keeps renewing
 
 Because the stream ID is the sequence number, appending is also fencing: Redis refuses an
 ID not greater than the last one, so two writers can never interleave or duplicate a seq.
@@ -25,6 +27,7 @@ from agents.events import Event
 
 PREFIX = "saa:"
 RUNS_INDEX = f"{PREFIX}runs"
+ACTIVE_RUNS = f"{PREFIX}runs:active"
 
 ACTIVE_STATUSES = ("queued", "running")
 FINAL_STATUSES = ("completed", "failed", "cancelled")
@@ -40,6 +43,17 @@ return added
 """
 
 
+# Renew or release a lease only if we still own it. KEYS: lease. ARGV: owner, ttl ms (renew).
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 class StaleWriter(RuntimeError):
     """Another writer already appended this sequence number: this one must stop."""
 
@@ -50,6 +64,10 @@ def run_key(run_id: str) -> str:
 
 def events_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}:events"
+
+
+def lease_key(run_id: str) -> str:
+    return f"{PREFIX}run:{run_id}:lease"
 
 
 def alert_key(run_id: str) -> str:
@@ -98,6 +116,8 @@ class RunStore:
         self.redis = client
         self.ttl = ttl_seconds
         self._append = client.register_script(_APPEND)
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
 
     # ------------------------------------------------------------------ runs
     def create(self, alert, raw: bytes, *, filename: str, source: str = "web",
@@ -114,6 +134,7 @@ class RunStore:
         pipe.hset(run_key(run_id), mapping=fields)
         pipe.set(alert_key(run_id), raw)
         pipe.zadd(RUNS_INDEX, {run_id: now})
+        pipe.sadd(ACTIVE_RUNS, run_id)
         if self.ttl:
             pipe.expire(run_key(run_id), self.ttl)
             pipe.expire(alert_key(run_id), self.ttl)
@@ -148,6 +169,28 @@ class RunStore:
     def count(self) -> int:
         return self.redis.zcard(RUNS_INDEX)
 
+    # ------------------------------------------------------------------ leases
+    def claim(self, run_id: str, owner: str, ttl_ms: int) -> bool:
+        """Take the run's lease if nobody holds it."""
+        return bool(self.redis.set(lease_key(run_id), owner, nx=True, px=ttl_ms))
+
+    def renew(self, run_id: str, owner: str, ttl_ms: int) -> bool:
+        return bool(self._renew(keys=[lease_key(run_id)], args=[owner, ttl_ms]))
+
+    def release(self, run_id: str, owner: str) -> bool:
+        return bool(self._release(keys=[lease_key(run_id)], args=[owner]))
+
+    def lease_owner(self, run_id: str) -> str | None:
+        owner = self.redis.get(lease_key(run_id))
+        return owner.decode() if owner else None
+
+    def active(self) -> list[str]:
+        return sorted(m.decode() for m in self.redis.smembers(ACTIVE_RUNS))
+
+    def retire(self, run_id: str) -> None:
+        """The run has ended: recovery no longer needs to look at it."""
+        self.redis.srem(ACTIVE_RUNS, run_id)
+
     def request_cancel(self, run_id: str) -> None:
         self.redis.hset(run_key(run_id), "cancel_requested", "1")
 
@@ -169,9 +212,13 @@ class RunStore:
             self._append(keys=[events_key(event.run_id), run_key(event.run_id)],
                          args=[f"{event.seq}-0", event.to_json(), self.ttl, *flat])
         except redis.ResponseError as exc:
-            if "equal or smaller" in str(exc):
+            if "equal or smaller" not in str(exc):
+                raise
+            # Either another writer got there first (we are stale), or this is a retry of our
+            # own append whose reply was lost (e.g. Redis restarted): then it is already done.
+            stored = self.redis.xrange(events_key(event.run_id), f"{event.seq}-0", f"{event.seq}-0")
+            if not (stored and stored[0][1][b"e"] == event.to_json().encode()):
                 raise StaleWriter(f"seq {event.seq} of run {event.run_id} was already written") from None
-            raise
 
     def events(self, run_id: str, after: int = 0, until: int | None = None) -> list[Event]:
         """The run's events with ``after < seq <= until`` in order."""
