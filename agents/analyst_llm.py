@@ -25,6 +25,7 @@ from typing import Literal
 import httpx
 import openai
 from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
+from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, Field, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
@@ -236,17 +237,19 @@ class LLMAnalyst:
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     def _stream(self, messages: list, tokens: _TokenStream) -> AIMessageChunk:
-        message: AIMessageChunk | None = None
+        chunks: list[AIMessageChunk] = []
+        wrote_prose = False
         for chunk in self.llm.stream(messages):
-            message = chunk if message is None else message + chunk
+            chunks.append(chunk)
             if isinstance(chunk.content, str) and chunk.content:
                 tokens.add(chunk.content)
-            for call in chunk.tool_call_chunks or ():
-                if call.get("args"):
-                    tokens.add(call["args"] if not message.content else "")
-        if message is None:
+                wrote_prose = True
+            elif not wrote_prose:  # a model that only calls the function: show its arguments arriving
+                tokens.add("".join(call.get("args") or "" for call in chunk.tool_call_chunks or ()))
+        if not chunks:
             raise InvalidOutput("the response was empty")
-        return message
+        # Merged once: adding chunks one by one re-parses the partial tool-call JSON every time.
+        return add_ai_message_chunks(chunks[0], *chunks[1:])
 
     def _decision(self, case: Case, out: SubmitDetermination) -> tuple[Decision, list[str]]:
         findings, dropped = [], []

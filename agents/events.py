@@ -9,7 +9,7 @@ agents never import the web layer.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -52,9 +52,9 @@ class Event:
         return self.type in TERMINAL_EVENTS
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["type"] = str(self.type)
-        return d
+        # Not dataclasses.asdict: its deep copy of ``data`` is the costliest part of an emit.
+        return {"run_id": self.run_id, "seq": self.seq, "ts": self.ts, "type": str(self.type),
+                "step_id": self.step_id, "agent": self.agent, "tool": self.tool, "data": self.data}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), default=str)

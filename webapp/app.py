@@ -32,6 +32,16 @@ class Services:
     hub: object | None = None
     extra: dict = field(default_factory=dict)
 
+    def hub_for_worker(self):
+        """This worker's event hub (created on first use, never one inherited across a fork)."""
+        import os
+
+        from webapp.feed import Hub
+
+        if self.hub is None or self.hub.pid != os.getpid():
+            self.hub = Hub(self.redis)
+        return self.hub
+
     def make_analyst(self):
         """The LLM analyst when an API key is configured, else the offline rules analyst."""
         if self.settings.llm_enabled:

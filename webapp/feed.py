@@ -75,16 +75,20 @@ class Hub:
             raise HubUnavailable("the event channel is not available")
 
     @contextlib.contextmanager
-    def subscription(self, run_id: str) -> Iterator[gevent.queue.Queue]:
-        """An active subscription to one run's events for the duration of the block."""
+    def subscription(self, run_id: str, *, client: bool = True) -> Iterator[gevent.queue.Queue]:
+        """An active subscription to one run's events for the duration of the block.
+
+        ``client`` subscriptions (streams to browsers and A2A clients) count against the cap;
+        a run's own keeper listening for cancellation does not.
+        """
         self.ensure_ready()
         queue = gevent.queue.Queue(QUEUE_SIZE)
         self._queues[run_id].add(queue)
-        self.open_streams += 1
+        self.open_streams += client
         try:
             yield queue
         finally:
-            self.open_streams -= 1
+            self.open_streams -= client
             queues = self._queues.get(run_id)
             if queues is not None:
                 queues.discard(queue)
@@ -177,6 +181,8 @@ def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
             item = RESYNC
         if item is SHUTDOWN:
             raise FeedClosed
+        if getattr(item, "type", None) == "control":
+            continue  # meant for the run's owner
         if item is RESYNC or int(item.id) > cursor + 1:
             if (yield from catch_up()):
                 return

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 
 import gevent
+import gevent.queue
 import redis
 from flask import Flask
 from prometheus_client import Counter, Histogram
@@ -36,7 +37,7 @@ from webapp.timeline import fold, render_fragment
 
 log = logging.getLogger(__name__)
 
-CANCEL_POLL = 0.25   # seconds between cancellation checks: a cancel takes effect within this
+CANCEL_POLL = 0.25   # fallback poll for cancellation when the worker's subscription is unavailable
 REDIS_OUTAGE = 60.0  # how long a run rides out Redis being unreachable before it gives up
 
 RUNS_FINISHED = Counter("saa_runs_finished_total", "Analyses finished", ["status", "determination"])
@@ -46,8 +47,19 @@ RUN_SECONDS = Histogram("saa_run_seconds", "Time from run start to its terminal 
 EMIT_SECONDS = Histogram("saa_event_emit_seconds", "Append + render + publish of one event",
                          buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5))
 
-_redis_retry = retry(retry=retry_if_exception_type((redis.ConnectionError, redis.TimeoutError)),
-                     wait=wait_exponential(multiplier=0.05, max=2), stop=stop_after_delay(REDIS_OUTAGE), reraise=True)
+WATCH_CHECK = 1.0     # seconds between checks whether anyone watches a run (to render fragments or not)
+
+_riding_out_outage = retry(retry=retry_if_exception_type((redis.ConnectionError, redis.TimeoutError)),
+                           wait=wait_exponential(multiplier=0.05, max=2), stop=stop_after_delay(REDIS_OUTAGE),
+                           reraise=True)
+
+
+def _with_retry(call, *args, **kwargs):
+    """Call once; only if Redis is unreachable, retry with backoff (tenacity) for REDIS_OUTAGE."""
+    try:
+        return call(*args, **kwargs)
+    except (redis.ConnectionError, redis.TimeoutError):
+        return _riding_out_outage(call)(*args, **kwargs)
 
 
 class RunCancelled(Exception):
@@ -90,6 +102,18 @@ class RunEmitter:
         self.view = fold(run.id, self.services.store.events(run.id))
         self.seq = self.view.last_seq
         self.busy = False  # inside emit(): the keeper must not interrupt between append and seq++
+        self._watched, self._watch_checked = True, 0.0
+
+    def _is_watched(self) -> bool:
+        """Render fragments only while a browser watches; checked at most every WATCH_CHECK."""
+        now = time.monotonic()
+        if now - self._watch_checked >= WATCH_CHECK:
+            self._watch_checked = now
+            try:
+                self._watched = self.services.store.watched(self.run.id)
+            except redis.RedisError:
+                self._watched = True  # when unsure, render
+        return self._watched
 
     def resync(self) -> None:
         """Re-read the log: after an interruption, the last append may have landed unseen."""
@@ -101,12 +125,13 @@ class RunEmitter:
         started = time.perf_counter()
         event = Event(run_id=self.run.id, seq=self.seq + 1, ts=time.time(), type=type_, step_id=step_id,
                       agent=agent, tool=tool, data=data or {})
+        self.view.apply(event)
+        html = render_fragment(self.view, event, self.run) if self._is_watched() else None
         self.busy = True
         try:
-            _redis_retry(self.services.store.append)(event, status=status, **fields)
+            _with_retry(self.services.store.append, event, status=status, publish=sse.message(event, html),
+                        **fields)
             self.seq = event.seq
-            self.view.apply(event)
-            _redis_retry(sse.publish_event)(event, render_fragment(self.view, event, self.run))
         finally:
             self.busy = False
         EMIT_SECONDS.observe(time.perf_counter() - started)
@@ -216,29 +241,84 @@ def _ttl_ms(services) -> int:
     return int(services.settings.lease_ttl * 1000)
 
 
-def _keep(services, run_id: str, owner: str, target: gevent.Greenlet, emitter: RunEmitter) -> None:
-    """Renew the lease every third of its TTL and interrupt the run when it is cancelled or lost.
+class _CancelSignals:
+    """How a run's keeper hears about cancellation.
 
-    A cancel waits for an emit in progress to finish (one poll at most), so run_cancelled
+    Normally through this worker's one subscription: the cancel request publishes a control
+    message on the run's channel, so it arrives at once and costs no polling. Without the
+    subscription (Redis unavailable at start) it falls back to polling the durable flag.
+    """
+
+    def __init__(self, services, run_id: str):
+        from webapp.feed import RESYNC, HubUnavailable  # the hub belongs to the web layer's worker
+
+        self._resync = RESYNC
+        try:
+            hub = services.hub_for_worker()
+            hub.ensure_ready()
+            self._subscription = hub.subscription(run_id, client=False)
+        except HubUnavailable:
+            self._subscription = None
+        self.polling = self._subscription is None
+
+    def __enter__(self) -> _CancelSignals:
+        self._queue = self._subscription.__enter__() if self._subscription else None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._subscription:
+            self._subscription.__exit__(*exc)
+
+    def wait(self, timeout: float) -> str | None:
+        """"cancel" when a cancel message arrives, "check" when messages may have been missed,
+        None when ``timeout`` passes. The run's own events arriving meanwhile are ignored."""
+        if self._queue is None:
+            gevent.sleep(timeout)
+            return "check"
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                item = self._queue.get(timeout=remaining)
+            except gevent.queue.Empty:
+                return None
+            if getattr(item, "type", None) == "control" and item.data == {"control": "cancel"}:
+                return "cancel"
+            if item is self._resync:
+                return "check"
+        return None
+
+
+def _keep(services, run_id: str, owner: str, target: gevent.Greenlet, emitter: RunEmitter) -> None:
+    """Renew the lease every third of its TTL; interrupt the run when it is cancelled or lost.
+
+    A cancel waits for an emit in progress to finish (CANCEL_POLL at most), so run_cancelled
     always follows the last appended event.
     """
     store, ttl_ms = services.store, _ttl_ms(services)
     renew_every = services.settings.lease_ttl / 3
-    last_renewal = time.monotonic()
-    while True:
-        gevent.sleep(CANCEL_POLL)
-        try:
-            if not emitter.busy and store.cancel_requested(run_id):
-                target.kill(RunCancelled, block=False)
-                return
-            if time.monotonic() - last_renewal >= renew_every:
-                # An outage longer than the TTL lets the lease lapse: take it back if nobody else did.
-                if not (store.renew(run_id, owner, ttl_ms) or store.claim(run_id, owner, ttl_ms)):
-                    target.kill(LeaseLost, block=False)
+    next_renewal = time.monotonic() + renew_every
+    cancelled = False
+    with _CancelSignals(services, run_id) as signals:
+        while True:
+            timeout = CANCEL_POLL if (cancelled or signals.polling) else max(0.0, next_renewal - time.monotonic())
+            signal_ = signals.wait(timeout)
+            renewal_due = time.monotonic() >= next_renewal
+            try:
+                if signal_ == "cancel":
+                    cancelled = True
+                elif not cancelled and (signal_ == "check" or renewal_due):
+                    cancelled = store.cancel_requested(run_id)  # the durable flag: nothing is missed
+                if cancelled and not emitter.busy:
+                    target.kill(RunCancelled, block=False)
                     return
-                last_renewal = time.monotonic()
-        except redis.RedisError:
-            continue  # Redis is restarting: keep trying; writes are fenced by the stream ids
+                if renewal_due:
+                    # An outage longer than the TTL lets the lease lapse: take it back if nobody else did.
+                    if not (store.renew(run_id, owner, ttl_ms) or store.claim(run_id, owner, ttl_ms)):
+                        target.kill(LeaseLost, block=False)
+                        return
+                    next_renewal = time.monotonic() + renew_every
+            except redis.RedisError:
+                continue  # Redis is restarting: keep trying; writes are fenced by the stream ids
 
 
 def cancel(app: Flask, run_id: str) -> None:
@@ -247,6 +327,7 @@ def cancel(app: Flask, run_id: str) -> None:
     store = services.store
     store.request_cancel(run_id)
     if store.lease_owner(run_id) is not None:
+        sse.publish_control(run_id, "cancel")  # the owner's keeper hears it at once, on any instance
         return
     owner = owner_token(services.settings)
     if not store.claim(run_id, owner, _ttl_ms(services)):

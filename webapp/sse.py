@@ -20,11 +20,11 @@ ignores ``Last-Event-ID`` and streams any ``?channel=``. Here:
 
 from __future__ import annotations
 
-import os
+import contextlib
 from collections.abc import Iterator
 
 import redis
-from flask import Response, abort, current_app, request, stream_with_context
+from flask import Response, abort, current_app, json, request, stream_with_context
 from flask_sse import Message, ServerSentEventsBlueprint
 from prometheus_client import Counter, Gauge
 
@@ -40,10 +40,7 @@ CLOSE_FRAME = "event: close\ndata: end\n\n"
 
 def current_hub() -> Hub:
     """This worker's hub (never one inherited across a fork)."""
-    services = current_app.extensions["saa"]
-    if services.hub is None or services.hub.pid != os.getpid():
-        services.hub = Hub(services.redis)
-    return services.hub
+    return current_app.extensions["saa"].hub_for_worker()
 
 
 def request_cursor() -> int:
@@ -69,9 +66,16 @@ class RunEventStream(ServerSentEventsBlueprint):
     def redis(self) -> redis.Redis:
         return current_app.extensions["saa"].redis
 
-    def publish_event(self, event: Event, html: str) -> None:
-        self.publish({"html": html, "event": event.to_dict()}, type=str(event.type), id=event.seq,
-                     channel=channel(event.run_id))
+    def message(self, event: Event, html: str | None) -> tuple[str, str]:
+        """The (channel, payload) flask-sse would publish for ``event``; the runner publishes it in
+        the same Redis script that appends the event to the log. ``html`` is None when nobody
+        watches the run: streams then render the fragment themselves."""
+        data = {"event": event.to_dict()} if html is None else {"event": event.to_dict(), "html": html}
+        return channel(event.run_id), json.dumps(Message(data, type=str(event.type), id=event.seq).to_dict())
+
+    def publish_control(self, run_id: str, kind: str) -> None:
+        """A message for the run's owner (e.g. "cancel"), not an event: streams ignore it."""
+        self.publish({"control": kind}, type="control", channel=channel(run_id))
 
     def run_stream(self, run_id: str) -> Response:
         services = current_app.extensions["saa"]
@@ -100,7 +104,10 @@ class RunEventStream(ServerSentEventsBlueprint):
 def _frames(store: RunStore, hub: Hub, run: Run, cursor: int, heartbeat: float, retry_ms: int) -> Iterator[str]:
     yield f": run {run.id}\nretry: {retry_ms}\n\n"
     STREAMS_OPEN.inc()
+    watching = False
     try:
+        store.watch(run.id, 1)
+        watching = True
         with hub.subscription(run.id) as queue:
             view: RunView | None = None  # built only when a fragment must be rendered here
             for item in follow(store, queue, run.id, cursor, heartbeat):
@@ -123,6 +130,9 @@ def _frames(store: RunStore, hub: Hub, run: Run, cursor: int, heartbeat: float, 
         return
     finally:
         STREAMS_OPEN.dec()
+        if watching:
+            with contextlib.suppress(redis.RedisError):
+                store.watch(run.id, -1)
 
 
 sse = RunEventStream("events", __name__)

@@ -33,12 +33,14 @@ ACTIVE_STATUSES = ("queued", "running")
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
-# KEYS: events stream, run hash. ARGV: entry id, event json, ttl, then hash field/value pairs.
+# KEYS: events stream, run hash. ARGV: entry id, event json, ttl, channel ('' for none), message,
+# then hash field/value pairs. Log, run record and publish happen together or not at all.
 _APPEND = """
 local added = redis.pcall('XADD', KEYS[1], ARGV[1], 'e', ARGV[2])
 if type(added) == 'table' and added.err then return redis.error_reply(added.err) end
-redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
 if tonumber(ARGV[3]) > 0 and ARGV[1] == '1-0' then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return added
 """
 
@@ -68,6 +70,10 @@ def events_key(run_id: str) -> str:
 
 def lease_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}:lease"
+
+
+def watchers_key(run_id: str) -> str:
+    return f"{PREFIX}run:{run_id}:watchers"
 
 
 def alert_key(run_id: str) -> str:
@@ -191,6 +197,13 @@ class RunStore:
         """The run has ended: recovery no longer needs to look at it."""
         self.redis.srem(ACTIVE_RUNS, run_id)
 
+    def watch(self, run_id: str, delta: int) -> None:
+        """Count the browsers watching a run (only then does the runner render fragments)."""
+        self.redis.incrby(watchers_key(run_id), delta)
+
+    def watched(self, run_id: str) -> bool:
+        return int(self.redis.get(watchers_key(run_id)) or 0) > 0
+
     def request_cancel(self, run_id: str) -> None:
         self.redis.hset(run_key(run_id), "cancel_requested", "1")
 
@@ -198,10 +211,13 @@ class RunStore:
         return self.redis.hget(run_key(run_id), "cancel_requested") == b"1"
 
     # ------------------------------------------------------------------ events
-    def append(self, event: Event, *, status: str | None = None, **fields: Any) -> None:
-        """Append one event as stream entry ``<seq>-0`` and record it on the run hash, atomically.
+    def append(self, event: Event, *, status: str | None = None, publish: tuple[str, str] | None = None,
+               **fields: Any) -> None:
+        """Append one event as stream entry ``<seq>-0``, record it on the run hash and publish
+        ``publish=(channel, message)`` — atomically, in one round trip.
 
-        A Lua script, not MULTI: in a transaction a refused XADD would still let the HSET run.
+        A Lua script, not MULTI: in a transaction a refused XADD would still let the HSET (and
+        the publish) run, so a stale writer could reach subscribers.
         """
         updates = {"last_seq": str(event.seq), "updated_at": repr(event.ts)}
         if status:
@@ -209,8 +225,9 @@ class RunStore:
         updates.update({k: ("" if v is None else str(v)) for k, v in fields.items()})
         flat = [item for pair in updates.items() for item in pair]
         try:
+            channel_, message = publish or ("", "")
             self._append(keys=[events_key(event.run_id), run_key(event.run_id)],
-                         args=[f"{event.seq}-0", event.to_json(), self.ttl, *flat])
+                         args=[f"{event.seq}-0", event.to_json(), self.ttl, channel_, message, *flat])
         except redis.ResponseError as exc:
             if "equal or smaller" not in str(exc):
                 raise

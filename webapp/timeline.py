@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from flask import render_template
+from flask import current_app
 
 from agents.events import STEP_EVENTS, Event, EventType
 
@@ -139,15 +139,21 @@ def fold(run_id: str, events: list[Event]) -> RunView:
     return view
 
 
+def _render(name: str, **context) -> str:
+    # The Jinja environment directly, not flask.render_template: fragments need no request,
+    # session or context processors, and this runs for every event of every run.
+    return current_app.jinja_env.get_template(name).render(**context)
+
+
 def render_fragment(view: RunView, ev: Event, run) -> str:
     """The out-of-band fragment that brings a page from the state before ``ev`` to ``view``."""
-    parts = [render_template("fragments/_run_header.html", view=view, run=run, oob=True)]
+    parts = [_render("fragments/_run_header.html", view=view, run=run, oob=True)]
     if ev.type in (EventType.STEP_STARTED, EventType.RUN_RESUMED) or ev.is_terminal:
-        parts.append(render_template("fragments/_timeline.html", view=view, oob=True))
+        parts.append(_render("fragments/_timeline.html", view=view, oob=True))
     elif ev.type in STEP_EVENTS or ev.type is EventType.ANALYST_TOKEN:
         step = view.steps.get(ev.step_id)
         if step is not None:
-            parts.append(render_template("fragments/_step.html", step=step, oob=True))
+            parts.append(_render("fragments/_step.html", step=step, oob=True))
     if ev.type is EventType.DECISION or ev.is_terminal:
-        parts.append(render_template("fragments/_decision.html", view=view, run=run, oob=True))
+        parts.append(_render("fragments/_decision.html", view=view, run=run, oob=True))
     return "".join(parts)

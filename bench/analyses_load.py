@@ -1,0 +1,176 @@
+"""500 concurrent analyses against an LLM endpoint that answers after 2 s.
+
+Starts a Redis, the fake OpenAI-compatible server (tests/fake_openai.py) with a fixed reply
+delay, and one app instance (gunicorn + gevent, WEB_CONCURRENCY workers) using the LLM
+analyst. Measures one analysis alone, then N uploaded at once: total time against the single
+one, and per analysis the pipeline overhead excluding the model's time (run_started to
+run_completed, minus the analyst step), plus server CPU per analysis.
+
+    python -m bench.analyses_load --concurrent 500 --llm-delay 2
+
+Results go to BENCHMARKS.md (section "Concurrent analyses").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import redis
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from agents.events import Event  # noqa: E402
+from bench.report import write_section  # noqa: E402
+from tests.conftest import CSRF  # noqa: E402
+from tests.servers import AppServer  # noqa: E402
+from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
+from webapp.store import events_key  # noqa: E402
+
+SAMPLES = sorted((REPO / "test_data" / "alerts").glob("*.xml"))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def upload_all(server: AppServer, count: int, workers: int = 32) -> list[tuple[str, float]]:
+    """Upload ``count`` alerts through the form (round-robin over the samples); (run id, sent at)."""
+    with httpx.Client(base_url=server.url, timeout=120) as http:
+        token = CSRF.search(http.get("/").text).group(1)
+        cookies = dict(http.cookies)
+
+    def one(i: int) -> tuple[str, float]:
+        sample = SAMPLES[i % len(SAMPLES)]
+        with httpx.Client(base_url=server.url, timeout=120, cookies=cookies) as client:
+            sent = time.time()
+            response = client.post("/analyses", data={"csrf_token": token},
+                                   files={"alert": (sample.name, sample.read_bytes(), "application/xml")})
+            assert response.status_code == 303, response.text[:300]
+            return response.headers["location"].rsplit("/", 1)[1], sent
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def wait_terminal(client: redis.Redis, run_ids: list[str], timeout: float) -> dict[str, list[Event]]:
+    deadline = time.monotonic() + timeout
+    pending, logs = set(run_ids), {}
+    while pending:
+        assert time.monotonic() < deadline, f"{len(pending)} runs unfinished"
+        for run_id in list(pending):
+            last = client.xrevrange(events_key(run_id), count=1)
+            if last and Event.from_json(last[0][1][b"e"]).is_terminal:
+                logs[run_id] = [Event.from_json(f[b"e"]) for _i, f in client.xrange(events_key(run_id))]
+                pending.discard(run_id)
+        if pending:
+            time.sleep(0.05)  # a benchmark's completion poll, not a test's synchronisation
+    return logs
+
+
+def overheads(logs: dict[str, list[Event]]) -> list[float]:
+    """Per run: (run_started → terminal) minus the analyst step (the model's time), in ms."""
+    result = []
+    for events in logs.values():
+        start = next(e.ts for e in events if e.type == "run_started")
+        end = events[-1].ts
+        analyst = next(e for e in events if e.type == "step_completed" and e.tool == "analyst")
+        result.append((end - start) * 1000 - analyst.data["duration_ms"])
+    return result
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrent", type=int, default=500)
+    parser.add_argument("--llm-delay", type=float, default=2.0)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    store = EmbeddedRedis(work / "redis", persistent=False)
+    store.start()
+    fake = subprocess.Popen([sys.executable, "-m", "tests.fake_openai", "--delay", str(args.llm_delay)],
+                            cwd=REPO, stdout=subprocess.PIPE, text=True)
+    llm_url = fake.stdout.readline().strip()
+    env = {"REDIS_URL": store.url, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": llm_url, "OPENAI_MODEL": "bench-llm",
+           "LLM_TIMEOUT": "60", "SECRET_KEY": "bench", "DATA_CACHE_DIR": str(work / "cache"),
+           "REDIS_POOL_SIZE": "400", "ACCESS_LOG": ""}
+    server = AppServer(env=env, log_path=work / "server.log", workers=args.workers).start()
+    client = redis.Redis.from_url(store.url)
+    try:
+        upload_all(server, 3)  # warm: data indexes, graph compilation, connections
+        wait_terminal(client, [r for r, _ in upload_all(server, 1)], 60)
+
+        single = []
+        for _ in range(3):
+            [(run_id, sent)] = upload_all(server, 1)
+            logs = wait_terminal(client, [run_id], 60)
+            single.append(logs[run_id][-1].ts - sent)
+        t1 = statistics.median(single)
+
+        pids = [server.process.pid, *server.worker_pids()]
+        cpu_before = cpu_seconds(pids)
+        started = time.time()
+        uploaded = upload_all(server, args.concurrent)
+        upload_done = time.time()
+        logs = wait_terminal(client, [r for r, _ in uploaded], 600)
+        finished = max(events[-1].ts for events in logs.values())
+        cpu = cpu_seconds(pids) - cpu_before
+        total = finished - started
+        over = overheads(logs)
+        completed = sum(events[-1].type == "run_completed" for events in logs.values())
+        model_decisions = sum(any(e.type == "decision" and e.data.get("analyst") == "bench-llm" for e in events)
+                              for events in logs.values())
+        events_total = sum(len(events) for events in logs.values())
+    finally:
+        server.stop()
+        fake.terminate()
+        store.stop()
+
+    body = f"""Machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}. Command:
+`python -m bench.analyses_load --concurrent {args.concurrent} --llm-delay {args.llm_delay} --workers {args.workers}`.
+One instance (gunicorn, {args.workers} gevent workers), LLM analyst against the fake endpoint answering after
+{args.llm_delay} s, alerts uploaded through the form (round-robin over the 15 samples).
+
+| measure | value | target |
+|---|---|---|
+| one analysis alone, upload to terminal event (median of 3) | {t1:.2f} s | |
+| {args.concurrent} analyses at once, first upload to last terminal event | {total:.2f} s | |
+| ratio | **{total / t1:.2f}×** | < 2.5× |
+| uploads of all {args.concurrent} accepted within | {upload_done - started:.2f} s | |
+| completed / with the model's decision | {completed} / {model_decisions} | {args.concurrent} |
+| events written | {events_total:,} ({events_total / args.concurrent:.0f} per analysis) | |
+| pipeline overhead per analysis excluding the model (p50 / p99) | **{pct(over, 0.5):.0f} / \
+{pct(over, 0.99):.0f} ms** | < 150 ms |
+| server CPU per analysis (all workers) | {cpu / args.concurrent * 1000:.1f} ms | |
+
+Overhead is measured from each run's own log: run_started to run_completed minus the analyst step,
+so it includes time spent queued behind the other {args.concurrent - 1} runs on {args.workers} cores."""
+    print(body)
+    write_section("Concurrent analyses", body)
+
+
+if __name__ == "__main__":
+    main()
