@@ -57,7 +57,12 @@ class Event:
                 "step_id": self.step_id, "agent": self.agent, "tool": self.tool, "data": self.data}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"), default=str)
+        """Compact JSON, computed once per event (it is written to the log and published)."""
+        cached = self.__dict__.get("_json")
+        if cached is None:
+            cached = json.dumps(self.to_dict(), separators=(",", ":"), default=str)
+            object.__setattr__(self, "_json", cached)
+        return cached
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Event:

@@ -83,12 +83,13 @@ def test_reconnect_resumes_after_the_cursor(browser_session, live_server):
     everything = [e for e in read_stream(live_server, run_id, after=0) if e.event != "close"]
     last = int(everything[-1].id)
 
-    resumed = read_stream(live_server, run_id, last_event_id=10)
-    assert [int(e.id) for e in resumed[:-1]] == list(range(11, last + 1))
+    middle = last // 2
+    resumed = read_stream(live_server, run_id, last_event_id=middle)
+    assert [int(e.id) for e in resumed[:-1]] == list(range(middle + 1, last + 1))
     assert resumed[-1].event == "close"
     # The later of ?after= and Last-Event-ID wins: the browser's id is newer than the page's.
-    assert int(read_stream(live_server, run_id, after=5, last_event_id=20)[0].id) == 21
-    assert int(read_stream(live_server, run_id, after=25, last_event_id=20)[0].id) == 26
+    assert int(read_stream(live_server, run_id, after=3, last_event_id=middle)[0].id) == middle + 1
+    assert int(read_stream(live_server, run_id, after=middle, last_event_id=3)[0].id) == middle + 1
     # A client already past the end gets the close at once.
     assert [e.event for e in read_stream(live_server, run_id, after=last)] == ["close"]
 

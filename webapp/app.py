@@ -43,12 +43,19 @@ class Services:
         return self.hub
 
     def make_analyst(self):
-        """The LLM analyst when an API key is configured, else the offline rules analyst."""
-        if self.settings.llm_enabled:
-            from agents.analyst_llm import LLMAnalyst
+        """The LLM analyst when an API key is configured, else the offline rules analyst.
 
-            return LLMAnalyst.from_settings(self.settings)
-        return OfflineAnalyst(reporting_firm=self.settings.reporting_firm)
+        One per process: analysts keep no per-case state, and building the LLM client
+        (connection pool, TLS context) per run would cost more than many events.
+        """
+        if "analyst" not in self.extra:
+            if self.settings.llm_enabled:
+                from agents.analyst_llm import LLMAnalyst
+
+                self.extra["analyst"] = LLMAnalyst.from_settings(self.settings)
+            else:
+                self.extra["analyst"] = OfflineAnalyst(reporting_firm=self.settings.reporting_firm)
+        return self.extra["analyst"]
 
 
 def redis_client(url: str, pool_size: int) -> redis.Redis:

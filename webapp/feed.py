@@ -60,6 +60,7 @@ class Hub:
         self.pid = os.getpid()
         self.open_streams = 0
         self.closed = False
+        self._clients: dict[str, int] = defaultdict(int)  # client subscriptions per run
 
     def close(self) -> None:
         """End every stream of this worker (graceful shutdown) and accept no new ones."""
@@ -85,10 +86,14 @@ class Hub:
         queue = gevent.queue.Queue(QUEUE_SIZE)
         self._queues[run_id].add(queue)
         self.open_streams += client
+        self._clients[run_id] += client
         try:
             yield queue
         finally:
             self.open_streams -= client
+            self._clients[run_id] -= client
+            if not self._clients[run_id]:
+                del self._clients[run_id]
             queues = self._queues.get(run_id)
             if queues is not None:
                 queues.discard(queue)
@@ -126,7 +131,9 @@ class Hub:
                         self._ready.set()
                     elif msg["type"] == "pmessage":
                         run_id = msg["channel"].decode().split(":", 1)[1]
-                        if run_id in self._queues:
+                        # Parse only what someone here needs: a run watched only by its own keeper
+                        # needs its control messages, not every event.
+                        if run_id in self._clients or (run_id in self._queues and _is_control(msg["data"])):
                             self._deliver(run_id, Message(**json.loads(msg["data"])))
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 self._ready.clear()
@@ -137,6 +144,10 @@ class Hub:
             finally:
                 with contextlib.suppress(Exception):  # closing a broken connection may fail again
                     pubsub.close()
+
+
+def _is_control(raw: bytes) -> bool:
+    return b'"type": "control"' in raw or b'"type":"control"' in raw
 
 
 @dataclass(frozen=True)

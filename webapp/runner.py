@@ -48,6 +48,7 @@ EMIT_SECONDS = Histogram("saa_event_emit_seconds", "Append + render + publish of
                          buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5))
 
 WATCH_CHECK = 1.0     # seconds between checks whether anyone watches a run (to render fragments or not)
+PROGRESS_INTERVAL = 0.1  # a step's further progress within this of its last is not recorded: it is for people
 
 _riding_out_outage = retry(retry=retry_if_exception_type((redis.ConnectionError, redis.TimeoutError)),
                            wait=wait_exponential(multiplier=0.05, max=2), stop=stop_after_delay(REDIS_OUTAGE),
@@ -215,13 +216,21 @@ def _analyse(services, run: Run, emitter: RunEmitter) -> None:
             "message": f"Resumed on {services.settings.instance_name} (worker {os.getpid()}) after the worker "
                        "running it stopped; the steps run again from the start.",
             "after_seq": emitter.seq})
+    last_progress: dict[str | None, float] = {}  # step id -> when its last recorded progress was
     for item in investigate(alert, dataset=dataset(services.settings.data_dir), analyst=analyst,
                             step_delay=services.settings.demo_step_delay):
         if isinstance(item, Outcome):
             _finish(emitter, item)
             return
-        emitter.emit(EventType(item["type"]), step_id=item.get("step_id"), agent=item.get("agent"),
-                     tool=item.get("tool"), data=item.get("data"))
+        now, step_id = time.monotonic(), item.get("step_id")
+        if item["type"] == EventType.STEP_PROGRESS:
+            # A step's first progress message always shows what it is doing; a burst of further
+            # messages within 100 ms of the last one is superseded before anyone could read it.
+            if now - last_progress.get(step_id, -PROGRESS_INTERVAL) < PROGRESS_INTERVAL:
+                continue
+            last_progress[step_id] = now
+        emitter.emit(EventType(item["type"]), step_id=step_id, agent=item.get("agent"), tool=item.get("tool"),
+                     data=item.get("data"))
 
 
 def _finish(emitter: RunEmitter, outcome: Outcome) -> None:
