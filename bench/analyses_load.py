@@ -138,13 +138,14 @@ def main() -> None:
         t1 = statistics.median(single)
 
         pids = [server.process.pid, *server.worker_pids()]
-        cpu_before = cpu_seconds(pids)
+        cpu_before, others_before = cpu_seconds(pids), cpu_seconds([fake.pid]) + time.process_time()
         started = time.time()
         uploaded = upload_all(server, args.concurrent)
         upload_done = time.time()
         logs = wait_terminal(client, [r for r, _ in uploaded], 600)
         finished = max(events[-1].ts for events in logs.values())
         cpu = cpu_seconds(pids) - cpu_before
+        others = cpu_seconds([fake.pid]) + time.process_time() - others_before
         total = finished - started
         over = overheads(logs)
         completed = sum(events[-1].type == "run_completed" for events in logs.values())
@@ -172,9 +173,12 @@ One instance (gunicorn, {args.workers} gevent workers), LLM analyst against the 
 | pipeline overhead per analysis excluding the model (p50 / p99) | **{pct(over, 0.5):.0f} / \
 {pct(over, 0.99):.0f} ms** | < 150 ms |
 | server CPU per analysis (all workers) | {cpu / args.concurrent * 1000:.1f} ms | |
+| CPU floor on {os.cpu_count()} cores: server CPU / cores, and that ÷ one analysis | {cpu / os.cpu_count():.2f} s, \
+{cpu / os.cpu_count() / t1:.2f}× | |
+| CPU the fake LLM and this client used on the same cores | {others:.1f} s | |
 
 Overhead is measured from each run's own log: run_started to run_completed minus the analyst step,
-so it includes time spent queued behind the other {args.concurrent - 1} runs on {args.workers} cores."""
+so it includes time spent queued behind the other {args.concurrent - 1} runs for the same {os.cpu_count()} cores."""
     print(body)
     write_section("Concurrent analyses", body)
 

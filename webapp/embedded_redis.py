@@ -35,11 +35,12 @@ def server_binary() -> str:
 
 class EmbeddedRedis:
     def __init__(self, directory: Path | str | None = None, *, port: int = 0, fsync: str = "everysec",
-                 persistent: bool = True):
+                 persistent: bool = True, maxclients: int = 10_000):
         self.directory = Path(directory or tempfile.mkdtemp(prefix="saa-redis-"))
         self.port = port
         self.fsync = fsync
         self.persistent = persistent
+        self.maxclients = maxclients
         self.process: subprocess.Popen | None = None
 
     @property
@@ -55,7 +56,7 @@ class EmbeddedRedis:
             f"port {self.port}", f"unixsocket {self.socket}", "unixsocketperm 700", f"dir {self.directory}",
             "bind 127.0.0.1", "protected-mode yes", "daemonize no", "loglevel warning",
             f"logfile {self.directory / 'redis.log'}", f"pidfile {self.directory / 'redis.pid'}",
-            "maxclients 10000",
+            f"maxclients {self.maxclients}",
         ]
         if self.persistent:
             lines += ["appendonly yes", f"appendfsync {self.fsync}", "save 300 1", "dbfilename dump.rdb"]

@@ -160,9 +160,10 @@ def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
            heartbeat: float) -> Iterator[FeedItem | object]:
     """Events of ``run_id`` after ``cursor``: the log first, then live; ends when the run has ended.
 
-    Yields :data:`HEARTBEAT` when a heartbeat interval passes with nothing new (after checking
-    the log, so an event whose publish was lost is still delivered). Raises :class:`FeedClosed`
-    when the worker shuts down before the run ends.
+    Yields :data:`HEARTBEAT` when a heartbeat interval passes with nothing new. Publishing is
+    atomic with appending (one Redis script), so an event can only be missed here when this
+    worker's subscription drops, and then the hub sends RESYNC. Raises :class:`FeedClosed` when
+    the worker shuts down before the run ends.
     """
 
     def catch_up():
@@ -174,22 +175,20 @@ def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
                 return True
         return False
 
-    if (yield from catch_up()):
-        return
-    run = store.get(run_id)
+    # One atomic read of the log and the run: the status is written with the terminal event, so
+    # a finished run's snapshot holds everything up to its end.
+    events, run = store.snapshot(run_id, after=cursor)
+    for event in events:
+        cursor = event.seq
+        yield FeedItem(event)
     if run is None or run.finished:
-        # The status is written atomically with the terminal event, so the log now holds
-        # everything up to it, including anything appended since the first read.
-        yield from catch_up()
         return
     while True:
         try:
             item = queue.get(timeout=heartbeat)
         except gevent.queue.Empty:
-            if store.last_seq(run_id) <= cursor:
-                yield HEARTBEAT
-                continue
-            item = RESYNC
+            yield HEARTBEAT
+            continue
         if item is SHUTDOWN:
             raise FeedClosed
         if getattr(item, "type", None) == "control":

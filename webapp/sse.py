@@ -83,11 +83,18 @@ class RunEventStream(ServerSentEventsBlueprint):
 
     def run_stream(self, run_id: str) -> Response:
         services = current_app.extensions["saa"]
-        run = services.store.get(run_id)
+        try:
+            run = services.store.get(run_id)
+        except redis.ConnectionError:  # Redis restarting, or every pooled connection busy
+            return Response("The event store is busy; retry shortly.\n", status=503, headers={"Retry-After": "2"},
+                            mimetype="text/plain")
         if run is None:
             abort(404)
         cursor = request_cursor()
         hub = current_hub()
+        return self._respond(services, hub, run, cursor)
+
+    def _respond(self, services, hub: Hub, run: Run, cursor: int) -> Response:
         if hub.open_streams >= services.settings.sse_max_concurrent:
             STREAMS_REFUSED.inc()
             return Response("Too many live streams on this server; retry shortly.\n", status=503,

@@ -243,6 +243,15 @@ class RunStore:
         end = f"{until}-0" if until is not None else "+"
         return [Event.from_json(fields[b"e"]) for _id, fields in self.redis.xrange(events_key(run_id), start, end)]
 
+    def snapshot(self, run_id: str, after: int = 0) -> tuple[list[Event], Run | None]:
+        """The events after ``after`` and the run record, read atomically in one round trip."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.xrange(events_key(run_id), f"{after + 1}-0", "+")
+        pipe.hgetall(run_key(run_id))
+        entries, fields = pipe.execute()
+        run = Run(run_id, {k.decode(): v.decode() for k, v in fields.items()}) if fields else None
+        return [Event.from_json(f[b"e"]) for _id, f in entries], run
+
     def last_seq(self, run_id: str) -> int:
         entries = self.redis.xrevrange(events_key(run_id), count=1)
         return int(entries[0][0].split(b"-")[0]) if entries else 0
