@@ -1,4 +1,5 @@
-"""The orchestrator: triages an alert and hands it to the specialist for its type.
+"""The orchestrator: triages an alert and hands it to the specialist for its type — in-process
+by default, or over A2A to a remote specialist when its URL is configured (agents/remote.py).
 
 :func:`investigate` is what runners call: it streams the orchestrator graph with
 ``stream_mode=["custom", "updates"]`` (subgraphs included) and yields, in order, each progress
@@ -18,7 +19,8 @@ from agents import insider_dealing, spoofing, wash_trade
 from agents.alerts import AlertKind
 from agents.decision import Decision
 from agents.investigation import InvestigationState, Specialist
-from agents.progress import step
+from agents.progress import current_writer, step
+from agents.remote import RemoteAgentError, investigate_remote
 
 NAME = "orchestrator"
 SPECIALISTS: dict[str, Any] = {
@@ -38,7 +40,8 @@ def specialist_for(kind: str) -> Specialist:
 
 def _triage(state: InvestigationState, config: RunnableConfig) -> dict:
     alert = state["alert"]
-    delay = (config or {}).get("configurable", {}).get("step_delay", 0.0)
+    settings = (config or {}).get("configurable", {})
+    delay = settings.get("step_delay", 0.0)
     try:
         with step(f"{NAME}.triage", "Triage and route the alert", agent=NAME, tool="router", total=2,
                   delay=delay) as reporter:
@@ -49,12 +52,41 @@ def _triage(state: InvestigationState, config: RunnableConfig) -> dict:
                     f"No specialist agent investigates alert type {getattr(alert, 'alert_type', kind)!r}; "
                     f"supported: {', '.join(k.label for k in SPECIALISTS)}.")
             specialist = specialist_for(kind)
-            reporter.progress(f"Routed to the {specialist.label.lower()} agent")
+            remote = settings.get("remote_agents", {}).get(str(kind))
+            reporter.progress(f"Routed to the {specialist.label.lower()} agent" + (f" at {remote}" if remote else ""))
             reporter.summary = (f"{alert.alert_type} alert on {alert.symbol} ({alert.subject}) → "
-                                f"{specialist.label.lower()} agent, {len(specialist.tools)} tools")
+                                f"{specialist.label.lower()} agent, "
+                                + (f"remote over A2A at {remote}" if remote else f"{len(specialist.tools)} tools"))
     except UnsupportedAlert as exc:
         return {"error": str(exc)}
-    return {"route": str(kind)}
+    return {"route": REMOTE if remote else str(kind)}
+
+
+def _remote(state: InvestigationState, config: RunnableConfig) -> dict:
+    """Delegate to the remote specialist, relaying its steps into this run's timeline."""
+    settings = (config or {}).get("configurable", {})
+    alert = state["alert"]
+    specialist = specialist_for(alert.kind)
+    url = settings["remote_agents"][str(alert.kind)]
+    writer, decision = current_writer(), None
+    try:
+        with step(f"{NAME}.delegate", f"Delegated to the remote {specialist.label.lower()} agent", agent=NAME,
+                  tool="a2a") as reporter:
+            reporter.progress(f"SendStreamingMessage to {url}")
+            for item in investigate_remote(url, settings["raw"], settings.get("filename", "alert.xml"),
+                                           token=settings.get("remote_token")):
+                if isinstance(item, Decision):
+                    decision = item
+                else:
+                    writer(item)
+            reporter.summary = (f"{url} answered {decision.determination.value} "
+                                f"(confidence {decision.confidence}, {decision.analyst})")
+    except RemoteAgentError as exc:
+        return {"error": f"The remote {specialist.label.lower()} agent failed: {exc}"}
+    return {"decision": decision}
+
+
+REMOTE = "remote"
 
 
 def _route(state: InvestigationState) -> str:
@@ -67,8 +99,10 @@ def _build():
     for kind, module in SPECIALISTS.items():
         graph.add_node(str(kind), module.GRAPH)
         graph.add_edge(str(kind), END)
+    graph.add_node(REMOTE, _remote)
+    graph.add_edge(REMOTE, END)
     graph.add_edge(START, "triage")
-    graph.add_conditional_edges("triage", _route, [END, *(str(k) for k in SPECIALISTS)])
+    graph.add_conditional_edges("triage", _route, [END, REMOTE, *(str(k) for k in SPECIALISTS)])
     return graph.compile(name=NAME)
 
 
@@ -83,9 +117,17 @@ class Outcome:
     error: str | None = None
 
 
-def investigate(alert, *, dataset, analyst, step_delay: float = 0.0) -> Iterator[dict | Outcome]:
-    """Run the orchestrator on one alert; yield progress events (dicts), then an :class:`Outcome`."""
-    config = {"configurable": {"dataset": dataset, "analyst": analyst, "step_delay": step_delay},
+def investigate(alert, *, dataset, analyst, step_delay: float = 0.0, remote_agents: dict[str, str] | None = None,
+                remote_token: str | None = None, raw: bytes | None = None,
+                filename: str = "alert.xml") -> Iterator[dict | Outcome]:
+    """Run the orchestrator on one alert; yield progress events (dicts), then an :class:`Outcome`.
+
+    ``remote_agents`` maps alert kinds to A2A endpoints of remote specialists; delegating needs
+    the alert's ``raw`` bytes, which are what is sent.
+    """
+    config = {"configurable": {"dataset": dataset, "analyst": analyst, "step_delay": step_delay,
+                               "remote_agents": (remote_agents or {}) if raw is not None else {},
+                               "remote_token": remote_token, "raw": raw, "filename": filename},
               "recursion_limit": 50}
     decision, error = None, None
     for _namespace, mode, payload in GRAPH.stream({"alert": alert, "evidence": {}}, config,

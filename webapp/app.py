@@ -94,9 +94,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
 
     from webapp import analyses, health, templating
+    from webapp.a2a import bp as a2a
     from webapp.sse import sse
 
     templating.init_app(app)
+    csrf.exempt(a2a)  # JSON-RPC clients authenticate with bearer tokens, not browser sessions
+    app.register_blueprint(a2a)
     app.register_blueprint(analyses.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(sse)

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from webapp.paths import resource_dir
+
+# Specialists served by other A2A servers: the orchestrator delegates those alert types to them.
+REMOTE_AGENT_VARS = {"insider_dealing": "INSIDER_DEALING_AGENT_URL", "wash_trade": "WASH_TRADE_AGENT_URL",
+                     "spoofing": "SPOOFING_AGENT_URL"}
 
 
 def _float(name: str, default: float) -> float:
@@ -44,8 +48,11 @@ class Settings:
     lease_ttl: float
     recovery_interval: float
     instance_name: str
+    public_url: str | None
+    a2a_auth_token: str | None
+    remote_agents: dict[str, str]
+    remote_agent_token: str | None
     run_ttl_seconds: int
-    extra: dict = field(default_factory=dict)
 
     @property
     def llm_enabled(self) -> bool:
@@ -73,6 +80,10 @@ class Settings:
             lease_ttl=_float("LEASE_TTL", 15.0),
             recovery_interval=_float("RECOVERY_INTERVAL", 5.0),  # 0 turns crash recovery off
             instance_name=os.environ.get("INSTANCE_NAME") or socket.gethostname(),
+            public_url=os.environ.get("PUBLIC_URL") or None,
+            a2a_auth_token=os.environ.get("A2A_AUTH_TOKEN") or None,
+            remote_agents={kind: url for kind, var in REMOTE_AGENT_VARS.items() if (url := os.environ.get(var))},
+            remote_agent_token=os.environ.get("REMOTE_AGENT_TOKEN") or None,
         )
         values.update(overrides)
         return cls(**values)

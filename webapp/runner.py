@@ -204,7 +204,8 @@ def _run(services, run: Run, emitter: RunEmitter) -> None:
 
 
 def _analyse(services, run: Run, emitter: RunEmitter) -> None:
-    alert = parse_alert(services.store.alert_bytes(run.id))
+    raw = services.store.alert_bytes(run.id)
+    alert = parse_alert(raw)
     analyst = services.make_analyst()
     if emitter.seq == 0:
         emitter.emit(EventType.RUN_STARTED, status="running", started_at=time.time(), analyst=analyst.name,
@@ -217,8 +218,11 @@ def _analyse(services, run: Run, emitter: RunEmitter) -> None:
                        "running it stopped; the steps run again from the start.",
             "after_seq": emitter.seq})
     last_progress: dict[str | None, float] = {}  # step id -> when its last recorded progress was
-    for item in investigate(alert, dataset=dataset(services.settings.data_dir), analyst=analyst,
-                            step_delay=services.settings.demo_step_delay):
+    settings = services.settings
+    for item in investigate(alert, dataset=dataset(settings.data_dir), analyst=analyst,
+                            step_delay=settings.demo_step_delay, remote_agents=settings.remote_agents,
+                            remote_token=settings.remote_agent_token, raw=raw,
+                            filename=run.get("filename") or "alert.xml"):
         if isinstance(item, Outcome):
             _finish(emitter, item)
             return

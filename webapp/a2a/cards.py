@@ -1,0 +1,61 @@
+"""Agent Cards at /.well-known/agent-card.json (orchestrator) and /a2a/<agent>/.well-known/agent-card.json."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from a2a.types import a2a_pb2 as pb
+from flask import Response, abort, current_app, request
+from google.protobuf import json_format
+
+from webapp.a2a.agents import INPUT_MODES, OUTPUT_MODES, A2AAgent, agent_for
+
+CARD_MAX_AGE = 300
+
+
+def base_url() -> str:
+    """The absolute URL clients reach this server at (A2A_PUBLIC_URL behind a proxy)."""
+    configured = current_app.extensions["saa"].settings.public_url
+    return (configured or request.url_root).rstrip("/")
+
+
+def build_card(agent: A2AAgent) -> dict:
+    settings = current_app.extensions["saa"].settings
+    card = pb.AgentCard(
+        name=agent.name, description=agent.description, version="1.0.0",
+        documentation_url=f"{base_url()}/",
+        provider=pb.AgentProvider(organization=settings.reporting_firm if not settings.reporting_firm.startswith("[")
+                                  else "SMARTS Alert Analyzer", url=f"{base_url()}/"),
+        supported_interfaces=[pb.AgentInterface(url=f"{base_url()}{agent.path}", protocol_binding="JSONRPC",
+                                                protocol_version="1.0")],
+        capabilities=pb.AgentCapabilities(streaming=True, push_notifications=False, extended_agent_card=False),
+        default_input_modes=list(INPUT_MODES), default_output_modes=list(OUTPUT_MODES),
+        skills=[pb.AgentSkill(id=agent.skill, name=agent.name, description=agent.description, tags=list(agent.tags),
+                              examples=list(agent.examples), input_modes=list(INPUT_MODES),
+                              output_modes=list(OUTPUT_MODES))],
+    )
+    if settings.a2a_auth_token:
+        card.security_schemes["bearer"].CopyFrom(pb.SecurityScheme(http_auth_security_scheme=pb.HTTPAuthSecurityScheme(
+            scheme="Bearer", description="Send Authorization: Bearer <token> (A2A_AUTH_TOKEN on the server).")))
+        requirement = pb.SecurityRequirement()
+        requirement.schemes["bearer"].CopyFrom(pb.StringList())
+        card.security_requirements.append(requirement)
+    return json_format.MessageToDict(card)
+
+
+def card_response(slug: str | None) -> Response:
+    agent = agent_for(slug)
+    if agent is None:
+        abort(404)
+    body = json.dumps(build_card(agent), indent=2, sort_keys=True)
+    etag = hashlib.sha256(body.encode()).hexdigest()[:32]
+    headers = {"Cache-Control": f"public, max-age={CARD_MAX_AGE}", "ETag": f'"{etag}"'}
+    if etag in request.if_none_match:
+        return Response(status=304, headers=headers)
+    return Response(body, mimetype="application/json", headers=headers)
+
+
+def register(bp) -> None:
+    bp.add_url_rule("/.well-known/agent-card.json", "card", lambda: card_response(None))
+    bp.add_url_rule("/a2a/<slug>/.well-known/agent-card.json", "specialist_card", card_response)
