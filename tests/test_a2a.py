@@ -57,7 +57,7 @@ def rpc(server, method: str, params: dict | None = None, *, path: str = "/a2a", 
     body = raw if raw is not None else {"jsonrpc": "2.0", "id": 7, "method": method, "params": params or {}}
     with server.client() as http:
         if isinstance(body, str):
-            return http.post(path, content=body, headers={**headers, "content-type": "application/json"})
+            return http.post(path, content=body, headers={"content-type": "application/json", **headers})
         return http.post(path, json=body, headers=headers)
 
 
@@ -250,6 +250,7 @@ def test_a2a_errors_carry_their_codes_and_error_info(live_server):
         ("CreateTaskPushNotificationConfig", {"taskId": finished, "url": "https://example.invalid/hook"}, -32003,
          "PUSH_NOTIFICATION_NOT_SUPPORTED"),
         ("SendMessage", {"message": {**xml_part, "taskId": finished}}, -32004, "UNSUPPORTED_OPERATION"),
+        ("SendMessage", {"message": {**xml_part, "taskId": "9" * 32}}, -32001, "TASK_NOT_FOUND"),
         ("SubscribeToTask", {"id": finished}, -32004, "UNSUPPORTED_OPERATION"),
         ("SendMessage", {"message": {"messageId": "m", "role": "ROLE_USER", "parts": [
             {"raw": base64.b64encode(b"\x89PNG").decode(), "mediaType": "image/png"}]}}, -32005,
@@ -264,6 +265,9 @@ def test_a2a_errors_carry_their_codes_and_error_info(live_server):
     ]
     for method, params, code, reason in cases:
         assert error_of(rpc(live_server, method, params)) == (code, reason), method
+    wrong_type = rpc(live_server, "", raw='{"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {}}',
+                     headers={**V1, "content-type": "text/plain"})
+    assert error_of(wrong_type) == (-32005, "CONTENT_TYPE_NOT_SUPPORTED")
     refused = rpc(live_server, "SendMessage", {"message": {"messageId": "m", "role": "ROLE_USER", "parts": [
         {"text": "<Alert/>"}]}}).json()["error"]
     assert "Unsupported root element <Alert>" in refused["message"]

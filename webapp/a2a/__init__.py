@@ -16,8 +16,9 @@ def _register() -> None:
     from webapp.a2a import cards, rpc
 
     cards.register(bp)
-    bp.add_url_rule("/a2a", "rpc", rpc.endpoint, methods=["POST"])
-    bp.add_url_rule("/a2a/<slug>", "specialist_rpc", rpc.endpoint, methods=["POST"])
+    # With or without a trailing slash: clients joining "/" to the card's URL send one.
+    bp.add_url_rule("/a2a", "rpc", rpc.endpoint, methods=["POST"], strict_slashes=False)
+    bp.add_url_rule("/a2a/<slug>", "specialist_rpc", rpc.endpoint, methods=["POST"], strict_slashes=False)
 
 
 _register()

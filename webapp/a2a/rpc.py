@@ -126,6 +126,10 @@ def _check_auth() -> Response | None:
 
 
 def _body():
+    if request.mimetype and request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise ContentTypeNotSupportedError(
+            message=f"JSON-RPC requests must be sent as application/json, not {request.mimetype}.",
+            data={"contentType": request.mimetype})
     raw = request.get_data(cache=False)  # raises 413 beyond max_content_length
     try:
         return json.loads(raw)
@@ -199,6 +203,7 @@ def alert_from(message: pb.Message) -> tuple[bytes, str]:
     if not message.parts:
         raise InvalidParamsError(message="The message has no parts: attach the alert XML as a part.")
     if message.task_id:
+        load(message.task_id)  # -32001 when there is no such task
         raise UnsupportedOperationError(
             message="Tasks here are single investigations and do not take follow-up messages; send a new message.",
             data={"taskId": message.task_id})
