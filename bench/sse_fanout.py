@@ -311,7 +311,7 @@ def render(results: dict, args) -> str:
              f"`python -m bench.sse_fanout --clients {args.clients} --rate {args.rate} --seconds {args.seconds}`.",
              "", f"Each of {args.clients:,} clients watches its own run; {args.rate:,} events a second are published "
              "in total to random runs, each carrying a ~1 KB HTML fragment.", "",
-             "| stack | held | memory per connection | publish→receipt p50 / p99 | delivered | worker CPU | "
+             "| stack | held | memory per connection | publish→receipt p50 / p99 | delivered within 2 s | worker CPU | "
              "failures |", "|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         failures = ", ".join(f"{k}: {v}" for k, v in r["failed"].items()) or "none"
