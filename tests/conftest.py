@@ -155,6 +155,13 @@ def page_without_js(chromium, page_errors):
     context.close()
 
 
+def upload_in_browser(page, base_url: str, alert) -> None:
+    """Upload a file through the home page's form, as an analyst would."""
+    page.goto(base_url + "/")
+    page.set_input_files("#alert-file", str(alert))
+    page.click("#upload-form button[type=submit]")
+
+
 def snapshot(page) -> dict[str, object]:
     """What an analyst sees: the text of the header, the steps and the decision."""
     return {

@@ -5,15 +5,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ANALYSIS_URL, ARTIFACTS, SAMPLES, snapshot
+from tests.conftest import ANALYSIS_URL, ARTIFACTS, SAMPLES, snapshot, upload_in_browser
 
 pytestmark = pytest.mark.browser
 
 def test_upload_through_the_form_and_watch_the_investigation_live(paced_server, page, page_errors):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.goto(paced_server.url + "/")
-    page.set_input_files("#alert-file", str(SAMPLES / "insider_genuine_acme.xml"))
-    page.click("#upload-form button[type=submit]")
+    upload_in_browser(page, paced_server.url, SAMPLES / "insider_genuine_acme.xml")
     page.wait_for_url(ANALYSIS_URL)
 
     # The server rendered the page while the run was still going: it holds a live stream and
@@ -46,9 +44,7 @@ def test_bad_file_shows_the_error_in_the_form_without_leaving_the_page(live_serv
                                                                       tmp_path):
     bad = tmp_path / "not-an-alert.xml"
     bad.write_bytes(b"<Alert><AlertID>1</AlertID></Alert>")
-    page.goto(live_server.url + "/")
-    page.set_input_files("#alert-file", str(bad))
-    page.click("#upload-form button[type=submit]")
+    upload_in_browser(page, live_server.url, bad)
     expect(page.locator("#upload-error")).to_contain_text("Unsupported root element <Alert>")
     assert page.url == live_server.url + "/"
     # The swapped-in form still works: a good file now goes through.
@@ -61,9 +57,7 @@ def test_bad_file_shows_the_error_in_the_form_without_leaving_the_page(live_serv
 
 def test_everything_works_with_javascript_off(paced_server, page_without_js, tmp_path):
     page = page_without_js
-    page.goto(paced_server.url + "/")
-    page.set_input_files("#alert-file", str(SAMPLES / "spoofing_genuine_flux.xml"))
-    page.click("#upload-form button[type=submit]")
+    upload_in_browser(page, paced_server.url, SAMPLES / "spoofing_genuine_flux.xml")
     page.wait_for_url(ANALYSIS_URL)
     # No stream without JS: the page refreshes itself while the run is going.
     expect(page.locator("#decision .verdict")).to_have_text("ESCALATE", timeout=30_000)
@@ -71,7 +65,5 @@ def test_everything_works_with_javascript_off(paced_server, page_without_js, tmp
 
     bad = tmp_path / "empty.xml"
     bad.write_bytes(b"")
-    page.goto(paced_server.url + "/")
-    page.set_input_files("#alert-file", str(bad))
-    page.click("#upload-form button[type=submit]")
+    upload_in_browser(page, paced_server.url, bad)
     expect(page.locator("#upload-error")).to_have_text("empty.xml: The file is empty.")

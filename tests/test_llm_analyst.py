@@ -14,7 +14,7 @@ from agents.alerts import parse_alert
 from agents.analyst_llm import LLMAnalyst
 from agents.data import dataset
 from agents.orchestrator import Outcome, investigate
-from tests.conftest import ANALYSIS_URL, SAMPLES, TEST_DATA, Browser, server_env
+from tests.conftest import ANALYSIS_URL, SAMPLES, TEST_DATA, Browser, server_env, upload_in_browser
 from tests.fake_openai import Decide, Fail, FakeOpenAI, Garbage, Hang
 from tests.test_agents import assert_citation_resolves
 
@@ -174,9 +174,7 @@ def test_browser_sees_the_analyst_writing_before_the_decision(fake, llm_server, 
     fake.script.clear()
     fake.push(Decide(prose="Reading the evidence: a first trade in the sector, far above baseline. ", gate=gate))
     try:
-        page.goto(llm_server.url + "/")
-        page.set_input_files("#alert-file", str(SAMPLES / "insider_genuine_acme.xml"))
-        page.click("#upload-form button[type=submit]")
+        upload_in_browser(page, llm_server.url, SAMPLES / "insider_genuine_acme.xml")
         page.wait_for_url(ANALYSIS_URL)
         stream = page.locator("#step-insider_dealing-analyst .step__stream")
         expect(stream).to_contain_text("a first trade in the sector, far above baseline", timeout=20_000)

@@ -23,7 +23,7 @@ from httpx_sse import connect_sse
 from playwright.sync_api import expect
 
 from agents.events import Event
-from tests.conftest import ANALYSIS_URL, SAMPLES, Browser, server_env, snapshot
+from tests.conftest import ANALYSIS_URL, SAMPLES, Browser, server_env, snapshot, upload_in_browser
 from tests.fake_openai import Decide, FakeOpenAI
 from webapp.embedded_redis import EmbeddedRedis
 from webapp.store import RunStore, events_key, lease_key
@@ -383,9 +383,7 @@ def test_a_stream_only_ever_carries_its_own_run(instance_a, rds):
 def test_the_browser_reconnects_by_itself_after_its_worker_dies(start_server, streams_redis, rds, page,
                                                                  page_errors):
     server = start_server(server_env(streams_redis.url, INSTANCE_NAME="solo", **PACED), workers=1, name="solo")
-    page.goto(server.url + "/")
-    page.set_input_files("#alert-file", str(SAMPLES / "insider_genuine_acme.xml"))
-    page.click("#upload-form button[type=submit]")
+    upload_in_browser(page, server.url, SAMPLES / "insider_genuine_acme.xml")
     page.wait_for_url(ANALYSIS_URL)
     run_id = page.url.rsplit("/", 1)[1]
     expect(page.locator("#timeline .step--done")).to_have_count(2, timeout=20_000)

@@ -100,9 +100,6 @@ class Hub:
                 if not queues:
                     del self._queues[run_id]
 
-    def local_subscribers(self, run_id: str) -> int:
-        return len(self._queues.get(run_id, ()))
-
     def broadcast(self, item) -> None:
         """Put ``item`` on every local queue (e.g. a resync after a reconnect)."""
         for run_id in tuple(self._queues):

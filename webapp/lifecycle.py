@@ -44,7 +44,7 @@ class Lifecycle:
             if run is None or run.finished:
                 store.retire(run_id)
                 continue
-            if runner.resume(self.app, run_id) is not None:
+            if runner.start(self.app, run_id) is not None:  # claims the lease, or someone else did
                 log.info("resuming run %s (no live owner)", run_id)
                 taken.append(run_id)
         return taken

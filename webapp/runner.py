@@ -363,8 +363,3 @@ def hand_back_all(timeout: float = 5.0) -> list[str]:
         local.greenlet.kill(HandedBack, block=False)
     gevent.joinall([local.greenlet for local in runs], timeout=timeout)
     return [local.run_id for local in runs]
-
-
-def resume(app: Flask, run_id: str) -> gevent.Greenlet | None:
-    """Take over a run whose owner stopped renewing its lease (called by the recovery sweep)."""
-    return start(app, run_id)

@@ -29,7 +29,6 @@ PREFIX = "saa:"
 RUNS_INDEX = f"{PREFIX}runs"
 ACTIVE_RUNS = f"{PREFIX}runs:active"
 
-ACTIVE_STATUSES = ("queued", "running")
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
@@ -251,7 +250,3 @@ class RunStore:
         entries, fields = pipe.execute()
         run = Run(run_id, {k.decode(): v.decode() for k, v in fields.items()}) if fields else None
         return [Event.from_json(f[b"e"]) for _id, f in entries], run
-
-    def last_seq(self, run_id: str) -> int:
-        entries = self.redis.xrevrange(events_key(run_id), count=1)
-        return int(entries[0][0].split(b"-")[0]) if entries else 0
