@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -173,6 +174,7 @@ def main() -> None:
         server.stop()
         fake.terminate()
         store.stop()
+    shutil.rmtree(work, ignore_errors=True)  # kept when a run failed: its server.log says why
 
     cols = list(results)
     row = lambda label, fmt: f"| {label} | " + " | ".join(fmt(results[n]) for n in cols) + " |"  # noqa: E731

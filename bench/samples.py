@@ -15,9 +15,9 @@ Results go to BENCHMARKS.md (section "Sample alerts").
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -59,7 +59,7 @@ def http_json(server: AppServer, run_id: str) -> dict:
     with server.client() as http:
         response = http.get(f"/analyses/{run_id}.json")
         response.raise_for_status()
-        return json.loads(response.text)
+        return response.json()
 
 
 def main() -> None:
@@ -85,6 +85,7 @@ def main() -> None:
     finally:
         server.stop()
         store.stop()
+    shutil.rmtree(work, ignore_errors=True)  # kept when a run failed: its server.log says why
 
     matched = sum(r["got"] == r["expected"] for r in rows)
     lines = [
