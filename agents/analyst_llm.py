@@ -68,6 +68,10 @@ class InvalidOutput(ValueError):
     pass
 
 
+class ModelUnavailable(RuntimeError):
+    """The endpoint could not give an answer; the message says why and after how many attempts."""
+
+
 SYSTEM_PROMPT = """You are a senior trade-surveillance analyst at a regulated investment firm. You review an
 alert from the surveillance system together with the evidence investigation tools gathered from the firm's
 data, and you decide: ESCALATE (there are reasonable grounds to suspect market abuse; a STOR will be drafted),
@@ -210,10 +214,9 @@ class LLMAnalyst:
         try:
             message = self._call(messages, tokens)
             decision, dropped = self._decision(case, _parse(message))
-        except (openai.OpenAIError, httpx.HTTPError) as exc:
-            reason = _describe_failure(exc, self.max_attempts)
-            log.warning("LLM analyst %s failed: %s", self.model, reason)
-            return self._fallback(case, offline, f"The LLM analyst ({self.model}) failed: {reason}.")
+        except ModelUnavailable as exc:
+            log.warning("LLM analyst %s failed: %s", self.model, exc)
+            return self._fallback(case, offline, f"The LLM analyst ({self.model}) failed: {exc}.")
         except InvalidOutput as exc:
             log.warning("LLM analyst %s gave invalid output: %s", self.model, exc)
             return self._fallback(case, offline, f"The LLM analyst ({self.model}) gave an invalid answer: {exc}.")
@@ -225,13 +228,17 @@ class LLMAnalyst:
 
     def _call(self, messages: list, tokens: _TokenStream) -> AIMessageChunk:
         """The streamed call, retried on transient errors; all text is flushed before it returns."""
+        attempts = 0
         try:
             for attempt in Retrying(stop=stop_after_attempt(self.max_attempts), wait=_wait, reraise=True,
                                     retry=retry_if_exception(_transient)):
                 with attempt:
-                    if attempt.retry_state.attempt_number > 1:
-                        tokens.add(f"\n[attempt {attempt.retry_state.attempt_number} after a transient error]\n")
+                    attempts = attempt.retry_state.attempt_number
+                    if attempts > 1:
+                        tokens.add(f"\n[attempt {attempts} after a transient error]\n")
                     return self._stream(messages, tokens)
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
+            raise ModelUnavailable(_describe_failure(exc, attempts)) from exc
         finally:
             tokens.close()
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
@@ -315,11 +322,11 @@ def _parse(message: AIMessageChunk) -> SubmitDetermination:
 
 
 def _describe_failure(exc: BaseException, attempts: int) -> str:
+    tries = f"{attempts} attempt{'' if attempts == 1 else 's'}"
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
-        return f"timed out after {attempts} attempt(s)"
+        return f"timed out after {tries}"
     if isinstance(exc, openai.APIStatusError):
-        return f"the endpoint answered HTTP {exc.status_code} after {attempts} attempt(s)"
+        return f"the endpoint answered HTTP {exc.status_code} after {tries}"
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
-        return f"could not connect after {attempts} attempt(s)"
+        return f"could not connect after {tries}"
     return f"{exc.__class__.__name__}: {exc}"
-

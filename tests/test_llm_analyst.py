@@ -92,7 +92,7 @@ def test_timeouts_exhaust_the_retries_and_fall_back_to_human_review(fake, analys
     fake.push(Hang(2), Hang(2))
     _alert, _events, decision = run(analyst, "spoofing_genuine_flux.xml")
     assert decision.determination == "NEEDS_HUMAN_REVIEW" and decision.confidence == 0
-    assert decision.analyst_note == f"The LLM analyst ({MODEL}) failed: timed out after 2 attempt(s)."
+    assert decision.analyst_note == f"The LLM analyst ({MODEL}) failed: timed out after 2 attempts."
     assert "offline rules reach ESCALATE" in decision.summary
     assert decision.red_flags and all(f.rule for f in decision.findings)  # the rules' findings, for review
 
@@ -102,7 +102,7 @@ def test_a_client_error_is_not_retried(fake, analyst):
     before = len(fake.requests)
     _alert, _events, decision = run(analyst)
     assert len(fake.requests) - before == 1
-    assert "answered HTTP 400 after 2 attempt(s)" in decision.analyst_note
+    assert "answered HTTP 400 after 1 attempt." in decision.analyst_note
 
 
 @pytest.mark.parametrize(("reply", "reason"), [
