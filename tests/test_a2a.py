@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -35,7 +36,10 @@ def alert_message(name: str = "wash_genuine_gldx.xml", *, as_text: bool = False,
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """asyncio.run in a thread of its own: once a browser test has run, Playwright's sync API
+    keeps an event loop running in this thread for the rest of the session."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _client(url: str, streaming: bool = True, token: str | None = None):

@@ -60,6 +60,45 @@ def test_upload_streams_every_event_in_order_and_ends(browser_session, live_serv
     assert report["decision"]["determination"] == EXPECTED[name][0]
 
 
+def _published(pubsub, channel_name: str, publisher) -> list[dict]:
+    """What reached ``pubsub`` on the channel, up to a sentinel published now (same connection
+    order as the run's own publishes, so nothing still in flight is missed)."""
+    publisher.publish(channel_name, "sentinel")
+    seen = []
+    while True:
+        message = pubsub.get_message(timeout=10)
+        assert message is not None, "the sentinel never arrived"
+        if message["type"] != "pmessage" or message["channel"].decode() != channel_name:
+            continue
+        if message["data"] == b"sentinel":
+            return seen
+        seen.append(message)
+
+
+def test_events_are_published_only_while_a_stream_follows_the_run(browser_session, live_server, redis_client):
+    pubsub = redis_client.pubsub()
+    pubsub.psubscribe("analysis:*")
+    assert pubsub.get_message(timeout=10)["type"] == "psubscribe"
+    try:
+        unwatched = start_analysis(browser_session, "wash_genuine_gldx.xml")
+        last = b"0-0"
+        while True:  # a blocking read of the log until the terminal event, not a sleep
+            [(_key, entries)] = redis_client.xread({f"saa:run:{unwatched}:events": last}, block=10_000) or [
+                (None, [])]
+            assert entries, "the run did not finish"
+            last = entries[-1][0]
+            if b'"run_completed"' in entries[-1][1][b"e"]:
+                break
+        assert _published(pubsub, f"analysis:{unwatched}", redis_client) == []
+
+        watched = start_analysis(browser_session, "wash_genuine_gldx.xml")
+        streamed = read_stream(live_server, watched)  # follows from the start: replay, then live
+        assert streamed[-1].event == "close"
+        assert redis_client.hlen(f"saa:run:{watched}:followers") == 0  # the stream's entry left with it
+    finally:
+        pubsub.close()
+
+
 def test_page_rendered_after_completion_equals_the_live_result(browser_session, live_server):
     run_id = start_analysis(browser_session, "wash_genuine_gldx.xml")
     events = read_stream(live_server, run_id, after=0)

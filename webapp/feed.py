@@ -8,6 +8,12 @@ sequence numbers from the log. It ends after the terminal event.
 
 One Redis pattern subscription per worker process (:class:`Hub`) fans messages out to the
 worker's streams through in-memory queues: 10,000 watchers cost one Redis connection.
+
+A run's events are published only while some stream follows it: each hub keeps its count of
+streams per run in the run's followers hash (written before the stream reads the log, so an
+event is either in what it reads or published after), and the append script publishes only
+when that hash is not empty. Most runs are watched by nobody most of the time, and otherwise
+every event would reach every worker of every instance.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import contextlib
 import json
 import logging
 import os
+import socket
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +36,7 @@ from flask_sse import Message
 from prometheus_client import Counter
 
 from agents.events import Event
-from webapp.store import RunStore
+from webapp.store import RunStore, followers_key
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,8 @@ QUEUE_SIZE = 2048
 RESYNC = object()     # the hub may have missed messages: re-read the log
 SHUTDOWN = object()   # this worker is stopping: end the stream so the client reconnects elsewhere
 HEARTBEAT = object()  # yielded by follow() when nothing happened for a heartbeat interval
+FOLLOW_TTL = 3600     # seconds a hub's entry in a followers hash lives unless refreshed (a dead worker's)
+FOLLOW_REFRESH = 600  # seconds between a hub's refreshes of its entries
 
 HUB_RECONNECTS = Counter("saa_feed_hub_reconnects_total", "Times a worker's subscription was re-established")
 
@@ -61,6 +71,12 @@ class Hub:
         self.open_streams = 0
         self.closed = False
         self._clients: dict[str, int] = defaultdict(int)  # client subscriptions per run
+        self.token = f"{socket.gethostname()}:{self.pid}:{uuid.uuid4().hex[:8]}"
+        # One writer per worker, in order, each write carrying the counts at that moment: a stale
+        # "nobody here" can never overtake a newer "one here".
+        self._announcements: gevent.queue.Queue = gevent.queue.Queue()
+        self._announcer: gevent.Greenlet | None = None
+        self._refresher: gevent.Greenlet | None = None
 
     def close(self) -> None:
         """End every stream of this worker (graceful shutdown) and accept no new ones."""
@@ -72,6 +88,8 @@ class Hub:
             raise HubUnavailable("this server is shutting down")
         if self._greenlet is None or self._greenlet.dead:
             self._greenlet = gevent.spawn(self._listen)
+        if self._refresher is None or self._refresher.dead:
+            self._refresher = gevent.spawn(self._refresh)
         if not self._ready.wait(timeout):
             raise HubUnavailable("the event channel is not available")
 
@@ -88,17 +106,62 @@ class Hub:
         self.open_streams += client
         self._clients[run_id] += client
         try:
+            if client:
+                self.announce([run_id])  # before the caller reads the log: from now on, events are published
             yield queue
         finally:
             self.open_streams -= client
             self._clients[run_id] -= client
             if not self._clients[run_id]:
                 del self._clients[run_id]
+            if client:
+                with contextlib.suppress(redis.RedisError):  # a leftover entry only costs publishes
+                    self.announce([run_id])
             queues = self._queues.get(run_id)
             if queues is not None:
                 queues.discard(queue)
                 if not queues:
                     del self._queues[run_id]
+
+    def announce(self, run_ids) -> None:
+        """Write this worker's count of streams following each run to its followers hash, and
+        return once it is written. Requests arriving together go out in one pipeline."""
+        if self._announcer is None or self._announcer.dead:
+            self._announcer = gevent.spawn(self._write_announcements)
+        written = gevent.event.AsyncResult()
+        self._announcements.put((tuple(run_ids), written))
+        written.get()
+
+    def _write_announcements(self) -> None:
+        while True:
+            batch = [self._announcements.get()]
+            while not self._announcements.empty():
+                batch.append(self._announcements.get_nowait())
+            try:
+                pipe = self.client.pipeline(transaction=False)
+                for run_id in {run_id for run_ids, _ in batch for run_id in run_ids}:
+                    key, count = followers_key(run_id), self._clients.get(run_id, 0)
+                    if count:
+                        pipe.hset(key, self.token, count)
+                        pipe.expire(key, FOLLOW_TTL)
+                    else:
+                        pipe.hdel(key, self.token)
+                pipe.execute()
+            except Exception as exc:  # handed to every waiting caller
+                for _, written in batch:
+                    written.set_exception(exc)
+            else:
+                for _, written in batch:
+                    written.set(None)
+
+    def _refresh(self) -> None:
+        """Keep this worker's entries alive while its streams last (a dead worker's expire)."""
+        while not self.closed:
+            gevent.sleep(FOLLOW_REFRESH)
+            try:
+                self.announce(tuple(self._clients))
+            except redis.RedisError as exc:
+                log.warning("could not refresh the followed runs (%s); retrying later", exc)
 
     def broadcast(self, item) -> None:
         """Put ``item`` on every local queue (e.g. a resync after a reconnect)."""
@@ -123,6 +186,9 @@ class Hub:
                     if msg["type"] == "psubscribe":
                         if reconnecting:
                             HUB_RECONNECTS.inc()
+                            # Redis may have lost our entries (a restart): restore them first, so
+                            # that what the streams re-read next is followed by what is published.
+                            self.announce(tuple(self._clients))
                             self.broadcast(RESYNC)
                         reconnecting, backoff = False, 0.1
                         self._ready.set()

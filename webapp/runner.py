@@ -47,7 +47,6 @@ RUN_SECONDS = Histogram("saa_run_seconds", "Time from run start to its terminal 
 EMIT_SECONDS = Histogram("saa_event_emit_seconds", "Append + render + publish of one event",
                          buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5))
 
-WATCH_CHECK = 1.0     # seconds between checks whether anyone watches a run (to render fragments or not)
 PROGRESS_INTERVAL = 0.1  # a step's further progress within this of its last is not recorded: it is for people
 
 _riding_out_outage = retry(retry=retry_if_exception_type((redis.ConnectionError, redis.TimeoutError)),
@@ -103,23 +102,15 @@ class RunEmitter:
         self.view = fold(run.id, self.services.store.events(run.id))
         self.seq = self.view.last_seq
         self.busy = False  # inside emit(): the keeper must not interrupt between append and seq++
-        self._watched, self._watch_checked = True, 0.0
-
-    def _is_watched(self) -> bool:
-        """Render fragments only while a browser watches; checked at most every WATCH_CHECK."""
-        now = time.monotonic()
-        if now - self._watch_checked >= WATCH_CHECK:
-            self._watch_checked = now
-            try:
-                self._watched = self.services.store.watched(self.run.id)
-            except redis.RedisError:
-                self._watched = True  # when unsure, render
-        return self._watched
+        # Fragments are rendered only while a stream follows the run, as the last append reported.
+        # One that starts following in between gets an unrendered event and renders it itself.
+        self.followed = True
 
     def resync(self) -> None:
         """Re-read the log: after an interruption, the last append may have landed unseen."""
         self.view = fold(self.run.id, self.services.store.events(self.run.id))
         self.seq = self.view.last_seq
+        self.followed = True
 
     def emit(self, type_: EventType, *, step_id: str | None = None, agent: str | None = None,
              tool: str | None = None, data: dict | None = None, status: str | None = None, **fields) -> Event:
@@ -127,11 +118,11 @@ class RunEmitter:
         event = Event(run_id=self.run.id, seq=self.seq + 1, ts=time.time(), type=type_, step_id=step_id,
                       agent=agent, tool=tool, data=data or {})
         self.view.apply(event)
-        html = render_fragment(self.view, event, self.run) if self._is_watched() else None
+        html = render_fragment(self.view, event, self.run) if self.followed else None
         self.busy = True
         try:
-            _with_retry(self.services.store.append, event, status=status, publish=sse.message(event, html),
-                        **fields)
+            self.followed = _with_retry(self.services.store.append, event, status=status,
+                                        publish=sse.message(event, html), **fields)
             self.seq = event.seq
         finally:
             self.busy = False

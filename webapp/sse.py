@@ -20,7 +20,6 @@ ignores ``Last-Event-ID`` and streams any ``?channel=``. Here:
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterator
 
@@ -69,8 +68,8 @@ class RunEventStream(ServerSentEventsBlueprint):
 
     def message(self, event: Event, html: str | None) -> tuple[str, str]:
         """The (channel, payload) flask-sse would publish for ``event``; the runner publishes it in
-        the same Redis script that appends the event to the log. ``html`` is None when nobody
-        watches the run: streams then render the fragment themselves."""
+        the same Redis script that appends the event to the log. ``html`` is None when no stream
+        followed the run at the previous event: streams then render the fragment themselves."""
         # Flask-sse's message shape ({"data", "type", "id"}), with the event's JSON — already encoded
         # for the log — spliced in rather than encoded a second time for every event.
         html_part = "" if html is None else ',"html":' + json.dumps(html)
@@ -115,10 +114,7 @@ class RunEventStream(ServerSentEventsBlueprint):
 def _frames(store: RunStore, hub: Hub, run: Run, cursor: int, heartbeat: float, retry_ms: int) -> Iterator[str]:
     yield f": run {run.id}\nretry: {retry_ms}\n\n"
     STREAMS_OPEN.inc()
-    watching = False
     try:
-        store.watch(run.id, 1)
-        watching = True
         with hub.subscription(run.id) as queue:
             view: RunView | None = None  # built only when a fragment must be rendered here
             for item in follow(store, queue, run.id, cursor, heartbeat):
@@ -141,9 +137,6 @@ def _frames(store: RunStore, hub: Hub, run: Run, cursor: int, heartbeat: float, 
         return
     finally:
         STREAMS_OPEN.dec()
-        if watching:
-            with contextlib.suppress(redis.RedisError):
-                store.watch(run.id, -1)
 
 
 sse = RunEventStream("events", __name__)

@@ -9,6 +9,8 @@ Layout (all keys under ``saa:``):
 * ``runs``              sorted set of run ids by creation time (the runs index)
 * ``runs:active``       set of runs not yet ended, what crash recovery looks at
 * ``run:<id>:lease``    the owner token of the worker running it, with a TTL it keeps renewing
+* ``run:<id>:followers`` hash — per worker process, how many of its streams follow the run;
+                        events are published only while it is not empty (see webapp/feed.py)
 
 Because the stream ID is the sequence number, appending is also fencing: Redis refuses an
 ID not greater than the last one, so two writers can never interleave or duplicate a seq.
@@ -32,15 +34,17 @@ ACTIVE_RUNS = f"{PREFIX}runs:active"
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
-# KEYS: events stream, run hash. ARGV: entry id, event json, ttl, channel ('' for none), message,
-# then hash field/value pairs. Log, run record and publish happen together or not at all.
+# KEYS: events stream, run hash, followers hash. ARGV: entry id, event json, ttl, channel ('' for
+# none), message, then hash field/value pairs. Log, run record and publish happen together or not
+# at all; the publish only while some worker has a stream following the run. Returns how many do.
 _APPEND = """
 local added = redis.pcall('XADD', KEYS[1], ARGV[1], 'e', ARGV[2])
 if type(added) == 'table' and added.err then return redis.error_reply(added.err) end
 redis.call('HSET', KEYS[2], unpack(ARGV, 6))
 if tonumber(ARGV[3]) > 0 and ARGV[1] == '1-0' then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
-return added
+local followed = redis.call('HLEN', KEYS[3])
+if ARGV[4] ~= '' and followed > 0 then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+return followed
 """
 
 
@@ -71,8 +75,8 @@ def lease_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}:lease"
 
 
-def watchers_key(run_id: str) -> str:
-    return f"{PREFIX}run:{run_id}:watchers"
+def followers_key(run_id: str) -> str:
+    return f"{PREFIX}run:{run_id}:followers"
 
 
 def alert_key(run_id: str) -> str:
@@ -196,13 +200,6 @@ class RunStore:
         """The run has ended: recovery no longer needs to look at it."""
         self.redis.srem(ACTIVE_RUNS, run_id)
 
-    def watch(self, run_id: str, delta: int) -> None:
-        """Count the browsers watching a run (only then does the runner render fragments)."""
-        self.redis.incrby(watchers_key(run_id), delta)
-
-    def watched(self, run_id: str) -> bool:
-        return int(self.redis.get(watchers_key(run_id)) or 0) > 0
-
     def request_cancel(self, run_id: str) -> None:
         self.redis.hset(run_key(run_id), "cancel_requested", "1")
 
@@ -211,9 +208,11 @@ class RunStore:
 
     # ------------------------------------------------------------------ events
     def append(self, event: Event, *, status: str | None = None, publish: tuple[str, str] | None = None,
-               **fields: Any) -> None:
+               **fields: Any) -> bool:
         """Append one event as stream entry ``<seq>-0``, record it on the run hash and publish
-        ``publish=(channel, message)`` — atomically, in one round trip.
+        ``publish=(channel, message)`` — atomically, in one round trip. The publish happens only
+        while a stream follows the run (nobody else needs it: a stream that starts later reads
+        the log). Returns whether one does, so the runner knows whether to render fragments.
 
         A Lua script, not MULTI: in a transaction a refused XADD would still let the HSET (and
         the publish) run, so a stale writer could reach subscribers.
@@ -225,8 +224,9 @@ class RunStore:
         flat = [item for pair in updates.items() for item in pair]
         try:
             channel_, message = publish or ("", "")
-            self._append(keys=[events_key(event.run_id), run_key(event.run_id)],
-                         args=[f"{event.seq}-0", event.to_json(), self.ttl, channel_, message, *flat])
+            return bool(self._append(keys=[events_key(event.run_id), run_key(event.run_id),
+                                           followers_key(event.run_id)],
+                                     args=[f"{event.seq}-0", event.to_json(), self.ttl, channel_, message, *flat]))
         except redis.ResponseError as exc:
             if "equal or smaller" not in str(exc):
                 raise
@@ -235,6 +235,7 @@ class RunStore:
             stored = self.redis.xrange(events_key(event.run_id), f"{event.seq}-0", f"{event.seq}-0")
             if not (stored and stored[0][1][b"e"] == event.to_json().encode()):
                 raise StaleWriter(f"seq {event.seq} of run {event.run_id} was already written") from None
+            return True  # whether it was published then is unknown: assume a follower
 
     def events(self, run_id: str, after: int = 0, until: int | None = None) -> list[Event]:
         """The run's events with ``after < seq <= until`` in order."""
