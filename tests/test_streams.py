@@ -26,7 +26,7 @@ from agents.events import Event
 from tests.conftest import ANALYSIS_URL, SAMPLES, Browser, server_env, snapshot, upload_in_browser
 from tests.fake_openai import Decide, FakeOpenAI
 from webapp.embedded_redis import EmbeddedRedis
-from webapp.store import RunStore, events_key, lease_key
+from webapp.store import RunStore, events_key, followers_key, lease_key
 
 pytestmark = pytest.mark.e2e
 
@@ -276,6 +276,42 @@ def test_cancel_interrupts_a_step_that_is_blocked(gated_server, fake_llm, rds):
         assert response.status_code == 303
         assert terminal(rds, run_id, timeout=5).type == "run_cancelled"
         assert not gate.is_set()  # it ended while the model still had not answered
+    finally:
+        gate.set()
+
+
+def test_live_events_keep_coming_when_redis_forgets_who_follows(gated_server, fake_llm, rds):
+    """Events are published only while the run's followers hash says someone follows it. If Redis
+    loses that (a failover, a restart without the latest writes) it also drops the workers'
+    connections: a worker's hub then writes its entries again before its streams re-read the log."""
+    gate = threading.Event()
+    fake_llm.push(Decide(gate=gate))
+    try:
+        run_id = upload(gated_server)
+        held = wait_for(rds, run_id, lambda e: e.type == "analyst_token")  # the model is mid-answer, held
+        with gated_server.client(timeout=30) as http, connect_sse(
+                http, "GET", f"/analyses/{run_id}/events", params={"after": 0}) as source:
+            received = source.iter_sse()
+            ids = []
+            for event in received:
+                if event.data and event.event != "close":
+                    ids.append(int(event.id))
+                if ids and ids[-1] >= held.seq:
+                    break
+            key = followers_key(run_id)
+            assert rds.hlen(key) == 1
+            rds.delete(key)
+            rds.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            deadline = time.monotonic() + 10
+            while not rds.hlen(key):  # the hub reconnects and says again that it follows the run
+                assert time.monotonic() < deadline, "the worker did not restore its followers entry"
+                time.sleep(0.02)
+            gate.set()
+            rest = [e for e in received if e.data or e.event != "message"]
+        assert rest[-1].event == "close"
+        ids += [int(e.id) for e in rest[:-1]]
+        assert sorted(set(ids)) == [e.seq for e in log_of(rds, run_id)]  # to the end, no gap
+        assert log_of(rds, run_id)[-1].type == "run_completed"
     finally:
         gate.set()
 
