@@ -24,8 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from httpx_sse import connect_sse
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -33,6 +31,7 @@ from bench.report import write_section  # noqa: E402
 from tests.conftest import SAMPLES, Browser  # noqa: E402
 from tests.expected_determinations import EXPECTED  # noqa: E402
 from tests.servers import AppServer  # noqa: E402
+from tests.test_e2e import read_stream  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
 
 
@@ -42,24 +41,16 @@ def one(server: AppServer, session: Browser, name: str) -> dict:
     response = session.upload((SAMPLES / name).read_bytes(), name)
     assert response.status_code == 303, response.text[:300]
     run_id = response.headers["location"].rsplit("/", 1)[1]
-    with server.client(timeout=60) as http, connect_sse(http, "GET", f"/analyses/{run_id}/events",
-                                                        params={"after": 0}) as source:
-        events = [e for e in source.iter_sse() if e.data or e.event != "message"]
-        received = time.perf_counter()
-    report = http_json(server, run_id)
+    assert read_stream(server, run_id, after=0)[-1].event == "close"
+    received = time.perf_counter()
+    with server.client() as http:
+        report = http.get(f"/analyses/{run_id}.json").raise_for_status().json()
     log = report["events"]
     return {
         "name": name, "expected": EXPECTED[name][0], "got": report["decision"]["determination"],
         "confidence": report["decision"]["confidence"], "wall_ms": (received - sent) * 1000,
-        "run_ms": (log[-1]["ts"] - log[0]["ts"]) * 1000, "events": len(log), "sse_frames": len(events),
+        "run_ms": (log[-1]["ts"] - log[0]["ts"]) * 1000, "events": len(log),
     }
-
-
-def http_json(server: AppServer, run_id: str) -> dict:
-    with server.client() as http:
-        response = http.get(f"/analyses/{run_id}.json")
-        response.raise_for_status()
-        return response.json()
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -11,12 +12,36 @@ import pytest
 import redis
 from playwright.sync_api import sync_playwright
 
+from agents.events import Event
 from tests.servers import REPO, AppServer
 from webapp.embedded_redis import EmbeddedRedis
+from webapp.store import events_key
 
 TEST_DATA = REPO / "test_data"
 SAMPLES = TEST_DATA / "alerts"
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", REPO / "tests" / "artifacts"))
+
+
+def wait_for(client: redis.Redis, run_id: str, predicate, timeout: float = 30.0) -> Event:
+    """The first event in the run's log matching ``predicate``, waiting for it with XREAD BLOCK."""
+    last, deadline = "0-0", time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            reply = client.xread({events_key(run_id): last}, block=max(1, int(min(remaining, 1.0) * 1000)))
+        except redis.ConnectionError:  # Redis is restarting in one test: reconnect
+            time.sleep(0.05)
+            continue
+        for _stream, entries in reply or []:
+            for entry_id, fields in entries:
+                last = entry_id
+                event = Event.from_json(fields[b"e"])
+                if predicate(event):
+                    return event
+    raise AssertionError(f"no matching event in run {run_id} within {timeout}s")
+
+
+def terminal(client, run_id, timeout=30.0) -> Event:
+    return wait_for(client, run_id, lambda e: e.is_terminal, timeout)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import pytest
 from httpx_sse import connect_sse
 
-from tests.conftest import SAMPLES, Browser
+from tests.conftest import SAMPLES, Browser, terminal
 from tests.expected_determinations import EXPECTED
 from tests.html import element, normalise
+from webapp.store import followers_key
 
 pytestmark = pytest.mark.e2e
 
@@ -81,20 +82,13 @@ def test_events_are_published_only_while_a_stream_follows_the_run(browser_sessio
     assert pubsub.get_message(timeout=10)["type"] == "psubscribe"
     try:
         unwatched = start_analysis(browser_session, "wash_genuine_gldx.xml")
-        last = b"0-0"
-        while True:  # a blocking read of the log until the terminal event, not a sleep
-            [(_key, entries)] = redis_client.xread({f"saa:run:{unwatched}:events": last}, block=10_000) or [
-                (None, [])]
-            assert entries, "the run did not finish"
-            last = entries[-1][0]
-            if b'"run_completed"' in entries[-1][1][b"e"]:
-                break
+        assert terminal(redis_client, unwatched).type == "run_completed"
         assert _published(pubsub, f"analysis:{unwatched}", redis_client) == []
 
         watched = start_analysis(browser_session, "wash_genuine_gldx.xml")
         streamed = read_stream(live_server, watched)  # follows from the start: replay, then live
         assert streamed[-1].event == "close"
-        assert redis_client.hlen(f"saa:run:{watched}:followers") == 0  # the stream's entry left with it
+        assert redis_client.hlen(followers_key(watched)) == 0  # the stream's entry left with it
     finally:
         pubsub.close()
 

@@ -23,7 +23,7 @@ from httpx_sse import connect_sse
 from playwright.sync_api import expect
 
 from agents.events import Event
-from tests.conftest import ANALYSIS_URL, SAMPLES, Browser, server_env, snapshot, upload_in_browser
+from tests.conftest import ANALYSIS_URL, SAMPLES, Browser, server_env, snapshot, terminal, upload_in_browser, wait_for
 from tests.fake_openai import Decide, FakeOpenAI
 from webapp.embedded_redis import EmbeddedRedis
 from webapp.store import RunStore, events_key, followers_key, lease_key
@@ -80,28 +80,6 @@ def upload(server, name: str = "insider_genuine_acme.xml") -> str:
     response = Browser(server).upload((SAMPLES / name).read_bytes(), name)
     assert response.status_code == 303, response.text
     return response.headers["location"].rsplit("/", 1)[1]
-
-
-def wait_for(client: redis.Redis, run_id: str, predicate, timeout: float = 30.0) -> Event:
-    """The first event in the run's log matching ``predicate``, waiting for it with XREAD BLOCK."""
-    last, deadline = "0-0", time.monotonic() + timeout
-    while (remaining := deadline - time.monotonic()) > 0:
-        try:
-            reply = client.xread({events_key(run_id): last}, block=max(1, int(min(remaining, 1.0) * 1000)))
-        except redis.ConnectionError:  # Redis is restarting in one test: reconnect
-            time.sleep(0.05)
-            continue
-        for _stream, entries in reply or []:
-            for entry_id, fields in entries:
-                last = entry_id
-                event = Event.from_json(fields[b"e"])
-                if predicate(event):
-                    return event
-    raise AssertionError(f"no matching event in run {run_id} within {timeout}s")
-
-
-def terminal(client, run_id, timeout=30.0) -> Event:
-    return wait_for(client, run_id, lambda e: e.is_terminal, timeout)
 
 
 def log_of(client, run_id) -> list[Event]:
