@@ -1,8 +1,13 @@
 """The LLM analyst: a model weighs the evidence, through any OpenAI-compatible endpoint.
 
-One streamed call does both jobs. The model is asked to write its assessment for the
-analyst in prose — streamed into the timeline as it arrives, throttled — and then to call
-the ``SubmitDetermination`` function, whose pydantic schema is the structured decision.
+One call does both jobs. The model is asked to write its assessment for the analyst in
+prose and then to call the ``SubmitDetermination`` function, whose pydantic schema is the
+structured decision. While someone follows the run, the call is streamed and the prose goes
+into the timeline as it arrives, throttled. Otherwise it is one ordinary call, and the prose
+is logged in one piece when the answer comes: a streamed answer costs CPU for every chunk
+(hundreds for a real model), which is wasted when nobody watches, as most runs in a busy
+deployment are not watched. Each attempt asks again, so someone who starts following during
+a retry sees the next attempt live.
 Function-calling output is validated with pydantic; every citation must name evidence that
 exists (``tool:key``). Citations that do not exist are dropped and the drop is noted; a
 decision left with no valid citation is invalid.
@@ -24,7 +29,7 @@ from typing import Literal
 
 import httpx
 import openai
-from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, Field, ValidationError
@@ -35,7 +40,7 @@ from agents.analyst_offline import OfflineAnalyst
 from agents.decision import Decision, Determination, Finding
 from agents.events import EventType
 from agents.investigation import Case
-from agents.progress import NullReporter, StepReporter, current_writer, progress_event
+from agents.progress import NullReporter, StepReporter, current_writer, progress_event, someone_watching
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +152,13 @@ def _wait(state: RetryCallState) -> float:
 
 
 class _TokenStream:
-    """Emits streamed text as analyst_token events, at most one per TOKEN_INTERVAL.
+    """Emits the model's text as analyst_token events, at most one per TOKEN_INTERVAL.
 
-    A flusher (a greenlet under gevent) sends what accumulated every interval, so text is
-    never held back when the model pauses. LangGraph's writer reads its config from context
-    variables when called, so the flusher runs in a copy of the node's context (entered by
-    one thread at a time: the flusher, then, after it stopped, the final flush).
+    While text streams in (:meth:`live`), a flusher (a greenlet under gevent) sends what
+    accumulated every interval, so text is never held back when the model pauses. LangGraph's
+    writer reads its config from context variables when called, so the flusher runs in a copy
+    of the node's context (entered by one thread at a time: the flusher, then, after it
+    stopped, the final flush). Text added otherwise goes out in one piece at :meth:`close`.
     """
 
     def __init__(self, case: Case):
@@ -163,8 +169,13 @@ class _TokenStream:
         self.pending = ""
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._flusher = threading.Thread(target=self._run, name="analyst-tokens", daemon=True)
-        self._flusher.start()
+        self._flusher: threading.Thread | None = None
+
+    def live(self) -> None:
+        """From now on, send text as it arrives."""
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._run, name="analyst-tokens", daemon=True)
+            self._flusher.start()
 
     def add(self, text: str) -> None:
         with self._lock:
@@ -183,7 +194,8 @@ class _TokenStream:
 
     def close(self) -> None:
         self._stop.set()
-        self._flusher.join()
+        if self._flusher is not None:
+            self._flusher.join()
         self.context.run(self._flush)
 
 
@@ -196,8 +208,9 @@ class LLMAnalyst:
         self.name = model
         self.max_attempts = max(1, max_attempts)
         self.reporting_firm = reporting_firm
+        # Not ``streaming=True``: .stream() streams regardless, and .invoke() stays one plain call.
         chat = ChatOpenAI(model=model, api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0,
-                          temperature=0, streaming=True)
+                          temperature=0)
         self.llm = chat.bind_tools([SubmitDetermination], tool_choice="auto")
 
     @classmethod
@@ -226,8 +239,8 @@ class LLMAnalyst:
                                      f"dropped: {', '.join(dropped[:5])}.")
         return decision
 
-    def _call(self, messages: list, tokens: _TokenStream) -> AIMessageChunk:
-        """The streamed call, retried on transient errors; all text is flushed before it returns."""
+    def _call(self, messages: list, tokens: _TokenStream) -> AIMessage:
+        """The call, retried on transient errors; all text is flushed before it returns."""
         attempts = 0
         try:
             for attempt in Retrying(stop=stop_after_attempt(self.max_attempts), wait=_wait, reraise=True,
@@ -236,12 +249,22 @@ class LLMAnalyst:
                     attempts = attempt.retry_state.attempt_number
                     if attempts > 1:
                         tokens.add(f"\n[attempt {attempts} after a transient error]\n")
-                    return self._stream(messages, tokens)
+                    if someone_watching():
+                        tokens.live()
+                        return self._stream(messages, tokens)
+                    return self._whole(messages, tokens)
         except (openai.OpenAIError, httpx.HTTPError) as exc:
             raise ModelUnavailable(_describe_failure(exc, attempts)) from exc
         finally:
             tokens.close()
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _whole(self, messages: list, tokens: _TokenStream) -> AIMessage:
+        """One non-streamed call, for a run nobody follows; its text is logged all at once."""
+        message = self.llm.invoke(messages)
+        if isinstance(message.content, str):
+            tokens.add(message.content)
+        return message
 
     def _stream(self, messages: list, tokens: _TokenStream) -> AIMessageChunk:
         chunks: list[AIMessageChunk] = []
@@ -299,7 +322,7 @@ class LLMAnalyst:
         )
 
 
-def _parse(message: AIMessageChunk) -> SubmitDetermination:
+def _parse(message: AIMessage) -> SubmitDetermination:
     """The structured decision from the function call (or, leniently, a JSON object in the text)."""
     calls = [c for c in message.tool_calls if c.get("name") == SubmitDetermination.__name__]
     if calls:

@@ -8,7 +8,7 @@ event the tools emitted and finally the decision, or the reason no decision was 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,15 +119,17 @@ class Outcome:
 
 def investigate(alert, *, dataset, analyst, step_delay: float = 0.0, remote_agents: dict[str, str] | None = None,
                 remote_token: str | None = None, raw: bytes | None = None,
-                filename: str = "alert.xml") -> Iterator[dict | Outcome]:
+                filename: str = "alert.xml", watched: Callable[[], bool] | None = None) -> Iterator[dict | Outcome]:
     """Run the orchestrator on one alert; yield progress events (dicts), then an :class:`Outcome`.
 
     ``remote_agents`` maps alert kinds to A2A endpoints of remote specialists; delegating needs
-    the alert's ``raw`` bytes, which are what is sent.
+    the alert's ``raw`` bytes, which are what is sent. ``watched`` answers whether anyone
+    follows the run live (see :func:`agents.progress.someone_watching`).
     """
     config = {"configurable": {"dataset": dataset, "analyst": analyst, "step_delay": step_delay,
                                "remote_agents": (remote_agents or {}) if raw is not None else {},
-                               "remote_token": remote_token, "raw": raw, "filename": filename},
+                               "remote_token": remote_token, "raw": raw, "filename": filename,
+                               "watched": watched},
               "recursion_limit": 50}
     decision, error = None, None
     for _namespace, mode, payload in GRAPH.stream({"alert": alert, "evidence": {}}, config,

@@ -30,6 +30,19 @@ def current_writer() -> Writer:
         return lambda _event: None
 
 
+def someone_watching() -> bool:
+    """Whether anyone follows the run live at this moment, for work that only serves a live
+    audience (streaming the model's text as it is written). The runner passes the question in
+    the graph's config as ``watched``; outside a run, or without it, the answer is yes."""
+    try:
+        from langgraph.config import get_config
+
+        watched = get_config().get("configurable", {}).get("watched")
+    except RuntimeError:  # called outside a runnable context
+        return True
+    return True if watched is None else bool(watched())
+
+
 def progress_event(event_type: EventType, *, step_id: str | None = None, agent: str | None = None,
                    tool: str | None = None, **data: Any) -> dict[str, Any]:
     return {"type": str(event_type), "step_id": step_id, "agent": agent, "tool": tool, "data": data}

@@ -15,7 +15,7 @@ from playwright.sync_api import sync_playwright
 from agents.events import Event
 from tests.servers import REPO, AppServer
 from webapp.embedded_redis import EmbeddedRedis
-from webapp.store import events_key
+from webapp.store import events_key, followers_key
 
 TEST_DATA = REPO / "test_data"
 SAMPLES = TEST_DATA / "alerts"
@@ -42,6 +42,23 @@ def wait_for(client: redis.Redis, run_id: str, predicate, timeout: float = 30.0)
 
 def terminal(client, run_id, timeout=30.0) -> Event:
     return wait_for(client, run_id, lambda e: e.is_terminal, timeout)
+
+
+def log_of(client: redis.Redis, run_id: str) -> list[Event]:
+    return [Event.from_json(f[b"e"]) for _id, f in client.xrange(events_key(run_id))]
+
+
+def asking_the_model(event: Event) -> bool:
+    """The analyst step has put its question to the model (which a gated fake then holds)."""
+    return event.type == "step_progress" and event.tool == "analyst"
+
+
+def until_followed(client: redis.Redis, run_id: str, timeout: float = 10.0) -> None:
+    """Wait until a stream follows the run (its worker has written the followers hash)."""
+    deadline = time.monotonic() + timeout
+    while not client.hlen(followers_key(run_id)):
+        assert time.monotonic() < deadline, f"no stream followed run {run_id} within {timeout}s"
+        time.sleep(0.01)  # polling a condition, with a deadline
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -41,6 +41,7 @@ class Decide:
 class Fail:
     status: int = 429
     retry_after: float | None = 0.05
+    gate: threading.Event | None = None     # hold the failure until the test sets it
 
 
 @dataclass
@@ -120,6 +121,9 @@ def _decision_args(reply: Decide, request: dict) -> dict:
 
 def _handler(fake: FakeOpenAI):
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints do; streams are chunked
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
+
         def log_message(self, *args) -> None:  # keep test output quiet
             pass
 
@@ -135,6 +139,8 @@ def _handler(fake: FakeOpenAI):
                 time.sleep(reply.seconds)
                 reply = Decide()
             if isinstance(reply, Fail):
+                if reply.gate:
+                    reply.gate.wait()
                 body = json.dumps({"error": {"message": "scripted failure", "type": "rate_limit_error"}}).encode()
                 self.send_response(reply.status)
                 self.send_header("content-type", "application/json")
@@ -172,13 +178,17 @@ def _handler(fake: FakeOpenAI):
         def _stream(self, reply, request, tool, model) -> None:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
+            self.send_header("transfer-encoding", "chunked")
             self.end_headers()
+
+            def send(data: bytes) -> None:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
 
             def chunk(delta: dict, finish: str | None = None) -> None:
                 payload = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
                            "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-                self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
-                self.wfile.flush()
+                send(f"data: {json.dumps(payload)}\n\n".encode())
 
             chunk({"role": "assistant", "content": ""})
             text = reply.text if isinstance(reply, Garbage) else reply.prose
@@ -195,8 +205,8 @@ def _handler(fake: FakeOpenAI):
                     chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments[i:i + 64]}}]})
                 finish = "tool_calls"
             chunk({}, finish)
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
+            send(b"data: [DONE]\n\n")
+            send(b"")  # the last chunk
 
     return Handler
 

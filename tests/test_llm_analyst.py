@@ -14,7 +14,17 @@ from agents.alerts import parse_alert
 from agents.analyst_llm import LLMAnalyst
 from agents.data import dataset
 from agents.orchestrator import Outcome, investigate
-from tests.conftest import ANALYSIS_URL, SAMPLES, TEST_DATA, Browser, server_env, upload_in_browser
+from tests.conftest import (
+    ANALYSIS_URL,
+    SAMPLES,
+    TEST_DATA,
+    Browser,
+    log_of,
+    server_env,
+    terminal,
+    until_followed,
+    upload_in_browser,
+)
 from tests.fake_openai import Decide, Fail, FakeOpenAI, Garbage, Hang
 from tests.test_agents import assert_citation_resolves
 
@@ -150,17 +160,50 @@ def llm_server(start_server, redis_url, fake):
     return start_server(env, name="llm")
 
 
-def test_tokens_stream_over_sse_before_the_model_decision(fake, llm_server):
+def test_a_run_nobody_follows_asks_the_model_in_one_call_and_logs_its_text(fake, llm_server, redis_client):
+    prose = "Assessment: the timing and size stand out against a quiet baseline. "
     fake.script.clear()
-    fake.push(Decide(prose="Assessment: " + "the timing and size stand out. " * 8))
+    fake.push(Decide(prose=prose))
+    run_id = Browser(llm_server).upload((SAMPLES / "insider_genuine_acme.xml").read_bytes()).headers[
+        "location"].split("/")[-1]
+    assert terminal(redis_client, run_id).type == "run_completed"
+    assert not fake.requests[-1].get("stream")  # nobody to show the text to as it is written
+    events = [e.type for e in log_of(redis_client, run_id)]
+    tokens = [e.data["text"] for e in log_of(redis_client, run_id) if e.type == "analyst_token"]
+    assert tokens == [prose]  # the model's text is still in the log, in one piece, before the decision
+    assert events.index("analyst_token") < events.index("decision")
+    report = llm_server.client().get(f"/analyses/{run_id}.json").json()
+    assert report["decision"]["analyst"] == MODEL
+
+
+def test_tokens_stream_over_sse_while_the_model_writes(fake, llm_server, redis_client):
+    followed, answer = threading.Event(), threading.Event()
+    # The first attempt fails once the test follows the run, so the retry is asked with someone watching.
+    fake.script.clear()
+    fake.push(Fail(429, retry_after=0.05, gate=followed),
+              Decide(prose="Assessment: " + "the timing and size stand out. " * 8, gate=answer))
     session = Browser(llm_server)
     run_id = session.upload((SAMPLES / "insider_genuine_acme.xml").read_bytes()).headers["location"].split("/")[-1]
-    with llm_server.client() as http, connect_sse(http, "GET", f"/analyses/{run_id}/events") as source:
-        events = [e for e in source.iter_sse() if e.event != "message"]
+    try:
+        with llm_server.client() as http, connect_sse(http, "GET", f"/analyses/{run_id}/events") as source:
+            received = (e for e in source.iter_sse() if e.event != "message")
+            until_followed(redis_client, run_id)
+            followed.set()
+            events = []
+            for event in received:
+                events.append(event)
+                if event.event == "analyst_token":
+                    break
+            # The text arrived while the model still held back its decision.
+            assert "the timing and size stand out." in events[-1].data  # the step, with all text so far
+            answer.set()
+            events += list(received)
+    finally:
+        followed.set()
+        answer.set()
+    assert fake.requests[-1]["stream"] is True
     types = [e.event for e in events]
-    assert "analyst_token" in types and types.index("analyst_token") < types.index("decision")
-    last_token = [e.data for e in events if e.event == "analyst_token"][-1]  # the step, with all text so far
-    assert "the timing and size stand out." in last_token
+    assert types.index("analyst_token") < types.index("decision") and types[-1] == "close"
     report = llm_server.client().get(f"/analyses/{run_id}.json").json()
     assert report["decision"]["analyst"] == MODEL
     page_html = llm_server.client().get(f"/analyses/{run_id}").text
@@ -169,18 +212,22 @@ def test_tokens_stream_over_sse_before_the_model_decision(fake, llm_server):
 
 
 @pytest.mark.browser
-def test_browser_sees_the_analyst_writing_before_the_decision(fake, llm_server, page, page_errors):
-    gate = threading.Event()
+def test_browser_sees_the_analyst_writing_before_the_decision(fake, llm_server, redis_client, page, page_errors):
+    followed, answer = threading.Event(), threading.Event()
     fake.script.clear()
-    fake.push(Decide(prose="Reading the evidence: a first trade in the sector, far above baseline. ", gate=gate))
+    fake.push(Fail(429, retry_after=0.05, gate=followed),
+              Decide(prose="Reading the evidence: a first trade in the sector, far above baseline. ", gate=answer))
     try:
         upload_in_browser(page, llm_server.url, SAMPLES / "insider_genuine_acme.xml")
         page.wait_for_url(ANALYSIS_URL)
+        until_followed(redis_client, page.url.rsplit("/", 1)[1])
+        followed.set()
         stream = page.locator("#step-insider_dealing-analyst .step__stream")
         expect(stream).to_contain_text("a first trade in the sector, far above baseline", timeout=20_000)
         assert page.locator("#decision .verdict").count() == 0  # the model has not answered yet
     finally:
-        gate.set()
+        followed.set()
+        answer.set()
     expect(page.locator("#decision .verdict")).to_have_text("ESCALATE", timeout=20_000)
     expect(page.locator(".decision__analyst")).to_have_text(re.compile(f"by {MODEL}"))
     assert page_errors == []

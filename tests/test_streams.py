@@ -23,10 +23,21 @@ from httpx_sse import connect_sse
 from playwright.sync_api import expect
 
 from agents.events import Event
-from tests.conftest import ANALYSIS_URL, SAMPLES, Browser, server_env, snapshot, terminal, upload_in_browser, wait_for
+from tests.conftest import (
+    ANALYSIS_URL,
+    SAMPLES,
+    Browser,
+    asking_the_model,
+    log_of,
+    server_env,
+    snapshot,
+    terminal,
+    upload_in_browser,
+    wait_for,
+)
 from tests.fake_openai import Decide, FakeOpenAI
 from webapp.embedded_redis import EmbeddedRedis
-from webapp.store import RunStore, events_key, followers_key, lease_key
+from webapp.store import RunStore, followers_key, lease_key
 
 pytestmark = pytest.mark.e2e
 
@@ -80,10 +91,6 @@ def upload(server, name: str = "insider_genuine_acme.xml") -> str:
     response = Browser(server).upload((SAMPLES / name).read_bytes(), name)
     assert response.status_code == 303, response.text
     return response.headers["location"].rsplit("/", 1)[1]
-
-
-def log_of(client, run_id) -> list[Event]:
-    return [Event.from_json(f[b"e"]) for _id, f in client.xrange(events_key(run_id))]
 
 
 def assert_gap_free(events: list[Event]) -> None:
@@ -248,7 +255,7 @@ def test_cancel_interrupts_a_step_that_is_blocked(gated_server, fake_llm, rds):
     fake_llm.push(Decide(gate=gate))
     try:
         run_id = upload(gated_server)
-        wait_for(rds, run_id, lambda e: e.type == "analyst_token")  # the model is mid-answer, held
+        wait_for(rds, run_id, asking_the_model)  # the model holds its answer
         session = Browser(gated_server)
         response = session.http.post(f"/analyses/{run_id}/cancel", data={"csrf_token": session.token})
         assert response.status_code == 303
@@ -266,7 +273,7 @@ def test_live_events_keep_coming_when_redis_forgets_who_follows(gated_server, fa
     fake_llm.push(Decide(gate=gate))
     try:
         run_id = upload(gated_server)
-        held = wait_for(rds, run_id, lambda e: e.type == "analyst_token")  # the model is mid-answer, held
+        held = wait_for(rds, run_id, asking_the_model)  # the model holds its answer
         with gated_server.client(timeout=30) as http, connect_sse(
                 http, "GET", f"/analyses/{run_id}/events", params={"after": 0}) as source:
             received = source.iter_sse()
@@ -314,6 +321,65 @@ def test_cancelling_a_run_that_no_worker_owns_ends_it(redis_server):
     assert store.lease_owner(run.id) is None
 
 
+@pytest.fixture
+def emitter_app(redis_server):
+    """The app in this process, with a stored run nobody executes: for driving a RunEmitter directly."""
+    from agents.alerts import parse_alert
+    from webapp.app import create_app
+    from webapp.config import Settings
+
+    app = create_app(Settings.from_env(redis_url=redis_server.url, secret_key="x"))
+    raw = (SAMPLES / "wash_genuine_gldx.xml").read_bytes()
+    run = app.extensions["saa"].store.create(parse_alert(raw), raw, filename="direct.xml")
+    with app.test_request_context("/"):
+        yield app, run
+
+
+def test_events_emitted_together_are_written_in_one_round_trip(emitter_app):
+    import gevent
+
+    from agents.events import EventType
+    from webapp.runner import RunEmitter
+
+    app, run = emitter_app
+    store: RunStore = app.extensions["saa"].store
+    batches = []
+    append = store.append
+    store.append = lambda batch: batches.append(len(batch)) or append(batch)
+    emitter = RunEmitter(app, run, target=gevent.getcurrent())
+    for i in range(5):  # emit() does not wait for Redis: these five are made before any is written
+        emitter.emit(EventType.STEP_PROGRESS, step_id="s", data={"message": f"m{i}"})
+    assert store.events(run.id) == []
+    emitter.flush()
+    emitter.emit(EventType.RUN_COMPLETED, status="completed")
+    emitter.flush()
+    assert batches == [5, 1]
+    assert [e.seq for e in store.events(run.id)] == [1, 2, 3, 4, 5, 6]
+    assert [e.data.get("message") for e in store.events(run.id)][:5] == ["m0", "m1", "m2", "m3", "m4"]
+    assert store.get(run.id).status == "completed" and store.get(run.id).last_seq == 6
+
+
+def test_a_refused_write_stops_the_run_that_emitted_it(emitter_app):
+    import gevent
+
+    from agents.events import Event, EventType
+    from webapp.runner import RunEmitter
+    from webapp.store import Append, StaleWriter
+
+    app, run = emitter_app
+    store: RunStore = app.extensions["saa"].store
+    target = gevent.spawn(gevent.sleep, 30)  # stands for the run's greenlet, busy elsewhere
+    emitter = RunEmitter(app, run, target=target)
+    # Another worker took the run over and wrote seq 1 first.
+    store.append([Append.of(Event(run_id=run.id, seq=1, ts=time.time(), type=EventType.RUN_RESUMED))])
+    emitter.emit(EventType.RUN_STARTED, status="running")
+    with pytest.raises(StaleWriter):
+        emitter.flush()
+    target.join(timeout=5)
+    assert isinstance(target.exception, StaleWriter)  # the run stopped at once, not at its next emit
+    assert [e.type for e in store.events(run.id)] == ["run_resumed"]
+
+
 # ----------------------------------------------------------------------------- stream hygiene
 
 def test_first_comment_at_once_heartbeats_and_concurrency_cap(gated_server, fake_llm, rds):
@@ -322,7 +388,7 @@ def test_first_comment_at_once_heartbeats_and_concurrency_cap(gated_server, fake
     streams = []
     try:
         run_id = upload(gated_server)
-        wait_for(rds, run_id, lambda e: e.type == "analyst_token")
+        wait_for(rds, run_id, asking_the_model)
         for _ in range(2):  # SSE_MAX_CONCURRENT=2 on this one-worker server
             http = gated_server.client(timeout=10)
             response = http.send(http.build_request("GET", f"/analyses/{run_id}/events",
@@ -362,7 +428,7 @@ def test_a_dead_client_is_cleaned_up_at_the_next_heartbeat(gated_server, fake_ll
     fake_llm.push(Decide(gate=gate))
     try:
         run_id = upload(gated_server)
-        wait_for(rds, run_id, lambda e: e.type == "analyst_token")
+        wait_for(rds, run_id, asking_the_model)
         before = _open_streams(gated_server)
         raw = socket.create_connection(("127.0.0.1", gated_server.port))
         raw.sendall(f"GET /analyses/{run_id}/events?after=10000 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
@@ -372,7 +438,7 @@ def test_a_dead_client_is_cleaned_up_at_the_next_heartbeat(gated_server, fake_ll
             chunk = raw.recv(4096)
             assert chunk, "the server closed the stream"
             received += chunk
-        assert _open_streams(gated_server) == before + 1
+        wait_for_open_streams(gated_server, before + 1)  # counted just after the first comment is sent
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         raw.close()  # reset: the client is gone without a goodbye
         wait_for_open_streams(gated_server, before)

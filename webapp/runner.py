@@ -2,7 +2,8 @@
 
 The runner streams the orchestrator graph and turns every event into (1) an entry in the
 run's Redis Stream, the durable log, and (2) one flask-sse publish on the run's channel
-carrying the rendered HTML fragment and the event itself.
+carrying the rendered HTML fragment and the event itself. Events are written by a writer
+greenlet per run that sends whatever has accumulated in one round trip (group commit).
 
 A run is owned through a lease in Redis (``run:<id>:lease``) that a keeper greenlet renews.
 The keeper also watches for cancellation and interrupts the run at once, even inside a step
@@ -32,7 +33,7 @@ from agents.data import dataset
 from agents.events import Event, EventType
 from agents.orchestrator import Outcome, investigate
 from webapp.sse import sse
-from webapp.store import Run, StaleWriter
+from webapp.store import Append, Run, StaleWriter
 from webapp.timeline import fold, render_fragment
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,10 @@ RUNS_FINISHED = Counter("saa_runs_finished_total", "Analyses finished", ["status
 RUNS_RESUMED = Counter("saa_runs_resumed_total", "Analyses this worker took over from another")
 RUN_SECONDS = Histogram("saa_run_seconds", "Time from run start to its terminal event",
                         buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300))
-EMIT_SECONDS = Histogram("saa_event_emit_seconds", "Append + render + publish of one event",
-                         buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5))
+APPEND_SECONDS = Histogram("saa_event_append_seconds", "One group commit of a run's events (append + publish)",
+                           buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5))
+APPEND_EVENTS = Histogram("saa_event_append_batch_events", "Events written together in one group commit",
+                          buckets=(1, 2, 3, 5, 8, 13, 21, 34))
 
 PROGRESS_INTERVAL = 0.1  # a step's further progress within this of its last is not recorded: it is for people
 
@@ -94,40 +97,81 @@ def owner_token(settings) -> str:
 
 
 class RunEmitter:
-    """Stamps, logs, renders and publishes one run's events, in order."""
+    """Stamps, renders and logs one run's events, in order.
 
-    def __init__(self, app: Flask, run: Run):
+    :meth:`emit` does not wait for Redis. A writer greenlet appends everything emitted so far
+    in one round trip, and again for what came meanwhile (group commit): alone, an event is
+    written at once; on a busy worker, a run's events wait for the previous write and go
+    together, so round trips stop growing with the load. :meth:`flush` waits until all of it
+    is in the log. A write that fails for good (a newer owner, Redis gone for longer than
+    REDIS_OUTAGE) is raised in the run's greenlet, as if the run had written it itself.
+    """
+
+    def __init__(self, app: Flask, run: Run, target: gevent.Greenlet | None = None):
         self.services = app.extensions["saa"]
         self.run = run
+        self.target = target  # the greenlet a failed write stops
         self.view = fold(run.id, self.services.store.events(run.id))
         self.seq = self.view.last_seq
-        self.busy = False  # inside emit(): the keeper must not interrupt between append and seq++
-        # Fragments are rendered only while a stream follows the run, as the last append reported.
+        self.pending: list[Append] = []
+        self.writer: gevent.Greenlet | None = None
+        self.failure: BaseException | None = None
+        # Fragments are rendered only while a stream follows the run, as the last write reported.
         # One that starts following in between gets an unrendered event and renders it itself.
         self.followed = True
 
     def resync(self) -> None:
-        """Re-read the log: after an interruption, the last append may have landed unseen."""
+        """After an interruption: write what was emitted, then take the log as it is."""
+        self.flush()
         self.view = fold(self.run.id, self.services.store.events(self.run.id))
         self.seq = self.view.last_seq
         self.followed = True
 
+    def watched(self) -> bool:
+        """Whether a stream follows the run now: asked of Redis, not taken from the last write,
+        because whoever asks is about to do work only a live audience needs."""
+        self.followed = _with_retry(self.services.store.followed, self.run.id)
+        return self.followed
+
     def emit(self, type_: EventType, *, step_id: str | None = None, agent: str | None = None,
              tool: str | None = None, data: dict | None = None, status: str | None = None, **fields) -> Event:
-        started = time.perf_counter()
         event = Event(run_id=self.run.id, seq=self.seq + 1, ts=time.time(), type=type_, step_id=step_id,
                       agent=agent, tool=tool, data=data or {})
         self.view.apply(event)
         html = render_fragment(self.view, event, self.run) if self.followed else None
-        self.busy = True
-        try:
-            self.followed = _with_retry(self.services.store.append, event, status=status,
-                                        publish=sse.message(event, html), **fields)
-            self.seq = event.seq
-        finally:
-            self.busy = False
-        EMIT_SECONDS.observe(time.perf_counter() - started)
+        self.pending.append(Append.of(event, status=status, publish=sse.message(event, html), **fields))
+        self.seq = event.seq
+        if self.writer is None:
+            self.writer = gevent.spawn(self._write)
         return event
+
+    def flush(self) -> None:
+        """Wait until every emitted event is in the log."""
+        if self.writer is not None:
+            self.writer.join()
+        if self.failure is not None:
+            raise self.failure
+
+    def abandon(self) -> None:
+        """Stop writing (the run is stopping without an end of its own); unwritten events are dropped."""
+        if self.writer is not None:
+            self.writer.kill()
+        self.pending = []
+
+    def _write(self) -> None:
+        try:
+            while self.pending and self.failure is None:
+                batch, self.pending = self.pending, []
+                started = time.perf_counter()
+                self.followed = _with_retry(self.services.store.append, batch)
+                APPEND_SECONDS.observe(time.perf_counter() - started)
+                APPEND_EVENTS.observe(len(batch))
+        except (StaleWriter, redis.RedisError) as exc:
+            self.failure, self.pending = exc, []
+            if self.target is not None:
+                self.target.kill(exc, block=False)
+        finally:
+            self.writer = None
 
 
 def start(app: Flask, run_id: str) -> gevent.Greenlet | None:
@@ -149,17 +193,19 @@ def execute(app: Flask, run_id: str, owner: str) -> None:
     with app.test_request_context("/"):
         services = app.extensions["saa"]
         store = services.store
-        keeper = None
+        keeper = emitter = None
         try:
             run = store.get(run_id)
             if run is None or run.finished:
                 store.retire(run_id)
                 return
-            emitter = RunEmitter(app, run)
-            keeper = gevent.spawn(_keep, services, run_id, owner, gevent.getcurrent(), emitter)
+            emitter = RunEmitter(app, run, target=gevent.getcurrent())
+            keeper = gevent.spawn(_keep, services, run_id, owner, gevent.getcurrent())
             _run(services, run, emitter)
         except HandedBack:
             log.info("run %s handed back for another worker to resume", run_id)
+        except RunCancelled:  # the cancel came as the run was ending: the recovery sweep retires it
+            log.info("run %s was cancelled after it had ended", run_id)
         except (StaleWriter, LeaseLost) as exc:
             log.warning("run %s: another worker owns it now (%s); stopping", run_id, exc)
         except redis.RedisError:
@@ -168,6 +214,8 @@ def execute(app: Flask, run_id: str, owner: str) -> None:
         finally:
             if keeper is not None:
                 keeper.kill()
+            if emitter is not None:
+                emitter.abandon()  # after a normal end everything is written already
             try:
                 store.release(run_id, owner)
             except redis.RedisError:
@@ -178,11 +226,13 @@ def _run(services, run: Run, emitter: RunEmitter) -> None:
     started = time.perf_counter()
     try:
         _analyse(services, run, emitter)
+        emitter.flush()
     except RunCancelled:
         emitter.resync()
-        emitter.emit(EventType.RUN_CANCELLED, status="cancelled", finished_at=time.time(),
-                     data={"reason": "Cancelled by an analyst before a determination was reached."})
-        RUNS_FINISHED.labels("cancelled", "").inc()
+        if not emitter.view.finished:  # the cancel may come as the run's own end is being written
+            emitter.emit(EventType.RUN_CANCELLED, status="cancelled", finished_at=time.time(),
+                         data={"reason": "Cancelled by an analyst before a determination was reached."})
+            RUNS_FINISHED.labels("cancelled", "").inc()
     except (HandedBack, StaleWriter, LeaseLost, redis.RedisError):
         raise
     except Exception as exc:
@@ -190,6 +240,7 @@ def _run(services, run: Run, emitter: RunEmitter) -> None:
         emitter.emit(EventType.RUN_FAILED, status="failed", finished_at=time.time(),
                      data={"error": f"Internal error while analysing: {exc.__class__.__name__}: {exc}"})
         RUNS_FINISHED.labels("failed", "").inc()
+    emitter.flush()
     services.store.retire(run.id)
     RUN_SECONDS.observe(time.perf_counter() - started)
 
@@ -213,7 +264,7 @@ def _analyse(services, run: Run, emitter: RunEmitter) -> None:
     for item in investigate(alert, dataset=dataset(settings.data_dir), analyst=analyst,
                             step_delay=settings.demo_step_delay, remote_agents=settings.remote_agents,
                             remote_token=settings.remote_agent_token, raw=raw,
-                            filename=run.get("filename") or "alert.xml"):
+                            filename=run.get("filename") or "alert.xml", watched=emitter.watched):
         if isinstance(item, Outcome):
             _finish(emitter, item)
             return
@@ -292,11 +343,11 @@ class _CancelSignals:
         return None
 
 
-def _keep(services, run_id: str, owner: str, target: gevent.Greenlet, emitter: RunEmitter) -> None:
+def _keep(services, run_id: str, owner: str, target: gevent.Greenlet) -> None:
     """Renew the lease every third of its TTL; interrupt the run when it is cancelled or lost.
 
-    A cancel waits for an emit in progress to finish (CANCEL_POLL at most), so run_cancelled
-    always follows the last appended event.
+    The run writes what it had emitted before its run_cancelled (RunEmitter.resync), so that
+    event is always the log's last.
     """
     store, ttl_ms = services.store, _ttl_ms(services)
     renew_every = services.settings.lease_ttl / 3
@@ -312,7 +363,7 @@ def _keep(services, run_id: str, owner: str, target: gevent.Greenlet, emitter: R
                     cancelled = True
                 elif not cancelled and (signal_ == "check" or renewal_due):
                     cancelled = store.cancel_requested(run_id)  # the durable flag: nothing is missed
-                if cancelled and not emitter.busy:
+                if cancelled:
                     target.kill(RunCancelled, block=False)
                     return
                 if renewal_due:
@@ -339,8 +390,10 @@ def cancel(app: Flask, run_id: str) -> None:
     try:
         run = store.get(run_id)
         if run is not None and not run.finished:
-            RunEmitter(app, run).emit(EventType.RUN_CANCELLED, status="cancelled", finished_at=time.time(),
-                                      data={"reason": "Cancelled by an analyst while no worker was running it."})
+            emitter = RunEmitter(app, run)
+            emitter.emit(EventType.RUN_CANCELLED, status="cancelled", finished_at=time.time(),
+                         data={"reason": "Cancelled by an analyst while no worker was running it."})
+            emitter.flush()
             RUNS_FINISHED.labels("cancelled", "").inc()
         store.retire(run_id)
     finally:

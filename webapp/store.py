@@ -34,16 +34,25 @@ ACTIVE_RUNS = f"{PREFIX}runs:active"
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
-# KEYS: events stream, run hash, followers hash. ARGV: entry id, event json, ttl, channel ('' for
-# none), message, then hash field/value pairs. Log, run record and publish happen together or not
-# at all; the publish only while some worker has a stream following the run. Returns how many do.
+# KEYS: events stream, run hash, followers hash. ARGV: ttl, n, then per event: entry id, event
+# json, channel ('' for none), message; then the run record's field/value pairs. Log, run record
+# and publishes happen together or not at all; the publishes only while some worker has a stream
+# following the run. Returns how many do. The ids are consecutive, so only the first can be
+# refused, before anything is written.
 _APPEND = """
-local added = redis.pcall('XADD', KEYS[1], ARGV[1], 'e', ARGV[2])
-if type(added) == 'table' and added.err then return redis.error_reply(added.err) end
-redis.call('HSET', KEYS[2], unpack(ARGV, 6))
-if tonumber(ARGV[3]) > 0 and ARGV[1] == '1-0' then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+local n = tonumber(ARGV[2])
+for i = 0, n - 1 do
+  local added = redis.pcall('XADD', KEYS[1], ARGV[3 + 4 * i], 'e', ARGV[4 + 4 * i])
+  if type(added) == 'table' and added.err then return redis.error_reply(added.err) end
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 3 + 4 * n))
+if tonumber(ARGV[1]) > 0 and ARGV[3] == '1-0' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 local followed = redis.call('HLEN', KEYS[3])
-if ARGV[4] ~= '' and followed > 0 then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+if followed > 0 then
+  for i = 0, n - 1 do
+    if ARGV[5 + 4 * i] ~= '' then redis.call('PUBLISH', ARGV[5 + 4 * i], ARGV[6 + 4 * i]) end
+  end
+end
 return followed
 """
 
@@ -57,6 +66,24 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+@dataclass(frozen=True)
+class Append:
+    """One event for the log, the run-record fields it sets and the (channel, message) to publish."""
+
+    event: Event
+    fields: dict[str, str]
+    publish: tuple[str, str] = ("", "")
+
+    @classmethod
+    def of(cls, event: Event, *, status: str | None = None, publish: tuple[str, str] | None = None,
+           **fields: Any) -> Append:
+        updates = {"last_seq": str(event.seq), "updated_at": repr(event.ts)}
+        if status:
+            updates["status"] = status
+        updates.update({k: ("" if v is None else str(v)) for k, v in fields.items()})
+        return cls(event, updates, publish or ("", ""))
 
 
 class StaleWriter(RuntimeError):
@@ -206,35 +233,38 @@ class RunStore:
     def cancel_requested(self, run_id: str) -> bool:
         return self.redis.hget(run_key(run_id), "cancel_requested") == b"1"
 
+    def followed(self, run_id: str) -> bool:
+        """Whether any stream (browser or A2A client, on any worker) follows the run now."""
+        return bool(self.redis.hlen(followers_key(run_id)))
+
     # ------------------------------------------------------------------ events
-    def append(self, event: Event, *, status: str | None = None, publish: tuple[str, str] | None = None,
-               **fields: Any) -> bool:
-        """Append one event as stream entry ``<seq>-0``, record it on the run hash and publish
-        ``publish=(channel, message)`` — atomically, in one round trip. The publish happens only
-        while a stream follows the run (nobody else needs it: a stream that starts later reads
-        the log). Returns whether one does, so the runner knows whether to render fragments.
+    def append(self, batch: list[Append]) -> bool:
+        """Append events (consecutive seqs of one run) as stream entries ``<seq>-0``, record them on
+        the run hash and publish their messages — atomically, in one round trip. The publishes
+        happen only while a stream follows the run (nobody else needs them: a stream that starts
+        later reads the log). Returns whether one does, so the runner knows whether to render.
 
         A Lua script, not MULTI: in a transaction a refused XADD would still let the HSET (and
         the publish) run, so a stale writer could reach subscribers.
         """
-        updates = {"last_seq": str(event.seq), "updated_at": repr(event.ts)}
-        if status:
-            updates["status"] = status
-        updates.update({k: ("" if v is None else str(v)) for k, v in fields.items()})
-        flat = [item for pair in updates.items() for item in pair]
+        first = batch[0].event
+        args: list[Any] = [self.ttl, len(batch)]
+        updates: dict[str, str] = {}
+        for item in batch:
+            args += [f"{item.event.seq}-0", item.event.to_json(), *item.publish]
+            updates.update(item.fields)  # in order: the last event's status stands
+        args += [item for pair in updates.items() for item in pair]
         try:
-            channel_, message = publish or ("", "")
-            return bool(self._append(keys=[events_key(event.run_id), run_key(event.run_id),
-                                           followers_key(event.run_id)],
-                                     args=[f"{event.seq}-0", event.to_json(), self.ttl, channel_, message, *flat]))
+            return bool(self._append(keys=[events_key(first.run_id), run_key(first.run_id),
+                                           followers_key(first.run_id)], args=args))
         except redis.ResponseError as exc:
             if "equal or smaller" not in str(exc):
                 raise
             # Either another writer got there first (we are stale), or this is a retry of our
-            # own append whose reply was lost (e.g. Redis restarted): then it is already done.
-            stored = self.redis.xrange(events_key(event.run_id), f"{event.seq}-0", f"{event.seq}-0")
-            if not (stored and stored[0][1][b"e"] == event.to_json().encode()):
-                raise StaleWriter(f"seq {event.seq} of run {event.run_id} was already written") from None
+            # own append whose reply was lost (e.g. Redis restarted): then it is all done.
+            stored = self.redis.xrange(events_key(first.run_id), f"{first.seq}-0", f"{first.seq}-0")
+            if not (stored and stored[0][1][b"e"] == first.to_json().encode()):
+                raise StaleWriter(f"seq {first.seq} of run {first.run_id} was already written") from None
             return True  # whether it was published then is unknown: assume a follower
 
     def events(self, run_id: str, after: int = 0, until: int | None = None) -> list[Event]:
