@@ -45,10 +45,11 @@ def analyst(fake):
                       reporting_firm="Test Firm plc")
 
 
-def run(analyst, name="insider_genuine_acme.xml", data_dir=TEST_DATA):
+def run(analyst, name="insider_genuine_acme.xml", data_dir=TEST_DATA, watched=True):
+    """Investigate in-process; ``watched`` is what the run answers when asked if anyone follows it."""
     alert = parse_alert((SAMPLES / name).read_bytes())
     events, outcome = [], None
-    for item in investigate(alert, dataset=dataset(data_dir), analyst=analyst):
+    for item in investigate(alert, dataset=dataset(data_dir), analyst=analyst, watched=lambda: watched):
         if isinstance(item, Outcome):
             outcome = item
         else:
@@ -80,6 +81,18 @@ def test_structured_reply_becomes_the_decision_with_real_citations(fake, analyst
     prompt = fake.requests[-1]["messages"][-1]["content"]
     assert "[cite: trader_history:baseline]" in prompt and "offline rules reach: ESCALATE" in prompt
     assert fake.requests[-1]["tools"][0]["function"]["name"] == "SubmitDetermination"
+
+
+def test_unwatched_the_same_reply_comes_from_one_plain_request(fake, analyst):
+    fake.push(Decide(prose="The M&A analyst bought 32 times her usual size two days before the takeover. "))
+    alert, events, decision = run(analyst, watched=False)
+    assert not fake.requests[-1].get("stream")
+    assert decision.determination == "ESCALATE" and decision.analyst == MODEL
+    for citation in [c for f in decision.findings for c in f.citations]:
+        assert_citation_resolves(citation, alert)
+    token_events = [e for e in events if e["type"] == "analyst_token"]
+    assert [e["data"]["text"] for e in token_events] == [
+        "The M&A analyst bought 32 times her usual size two days before the takeover. "]
 
 
 def test_the_model_may_disagree_with_the_rules_and_close(fake, analyst):
@@ -115,6 +128,7 @@ def test_a_client_error_is_not_retried(fake, analyst):
     assert "answered HTTP 400 after 1 attempt." in decision.analyst_note
 
 
+@pytest.mark.parametrize("watched", [True, False], ids=["streamed", "plain"])
 @pytest.mark.parametrize(("reply", "reason"), [
     (Garbage(), "did not call SubmitDetermination"),
     (Decide(args_override={"determination": "MAYBE", "confidence": 50, "summary": "s", "rationale": "r",
@@ -123,9 +137,10 @@ def test_a_client_error_is_not_retried(fake, analyst):
                            "findings": []}), "confidence: Input should be less than or equal to 100"),
     (Decide(citations=["trader_history:nowhere", "invented_tool:rows"]), "no finding cites evidence that exists"),
 ])
-def test_invalid_output_falls_back_with_the_reason(fake, analyst, reply, reason):
+def test_invalid_output_falls_back_with_the_reason(fake, analyst, reply, reason, watched):
     fake.push(reply)
-    _alert, _events, decision = run(analyst)
+    _alert, _events, decision = run(analyst, watched=watched)
+    assert bool(fake.requests[-1].get("stream")) is watched
     assert decision.determination == "NEEDS_HUMAN_REVIEW"
     assert decision.analyst == f"{MODEL} (failed; offline rules shown)"
     assert reason in decision.analyst_note
