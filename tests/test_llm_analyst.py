@@ -183,10 +183,11 @@ def test_a_run_nobody_follows_asks_the_model_in_one_call_and_logs_its_text(fake,
         "location"].split("/")[-1]
     assert terminal(redis_client, run_id).type == "run_completed"
     assert not fake.requests[-1].get("stream")  # nobody to show the text to as it is written
-    events = [e.type for e in log_of(redis_client, run_id)]
-    tokens = [e.data["text"] for e in log_of(redis_client, run_id) if e.type == "analyst_token"]
+    events = log_of(redis_client, run_id)
+    tokens = [e.data["text"] for e in events if e.type == "analyst_token"]
     assert tokens == [prose]  # the model's text is still in the log, in one piece, before the decision
-    assert events.index("analyst_token") < events.index("decision")
+    types = [e.type for e in events]
+    assert types.index("analyst_token") < types.index("decision")
     report = llm_server.client().get(f"/analyses/{run_id}.json").json()
     assert report["decision"]["analyst"] == MODEL
 

@@ -32,6 +32,7 @@ from tests.conftest import (
     server_env,
     snapshot,
     terminal,
+    until_followed,
     upload_in_browser,
     wait_for,
 )
@@ -287,10 +288,7 @@ def test_live_events_keep_coming_when_redis_forgets_who_follows(gated_server, fa
             assert rds.hlen(key) == 1
             rds.delete(key)
             rds.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
-            deadline = time.monotonic() + 10
-            while not rds.hlen(key):  # the hub reconnects and says again that it follows the run
-                assert time.monotonic() < deadline, "the worker did not restore its followers entry"
-                time.sleep(0.02)
+            until_followed(rds, run_id)  # the hub reconnects and says again that it follows the run
             gate.set()
             rest = [e for e in received if e.data or e.event != "message"]
         assert rest[-1].event == "close"
@@ -301,29 +299,9 @@ def test_live_events_keep_coming_when_redis_forgets_who_follows(gated_server, fa
         gate.set()
 
 
-def test_cancelling_a_run_that_no_worker_owns_ends_it(redis_server):
-    from webapp.app import create_app
-    from webapp.config import Settings
-
-    app = create_app(Settings.from_env(redis_url=redis_server.url, secret_key="x"))
-    store: RunStore = app.extensions["saa"].store
-    from agents.alerts import parse_alert
-
-    raw = (SAMPLES / "wash_genuine_gldx.xml").read_bytes()
-    run = store.create(parse_alert(raw), raw, filename="orphan.xml")  # stored, never started: no lease
-    from webapp import runner
-
-    with app.test_request_context("/"):
-        runner.cancel(app, run.id)
-    events = store.events(run.id)
-    assert [e.type for e in events] == ["run_cancelled"]
-    assert store.get(run.id).status == "cancelled" and run.id not in store.active()
-    assert store.lease_owner(run.id) is None
-
-
 @pytest.fixture
-def emitter_app(redis_server):
-    """The app in this process, with a stored run nobody executes: for driving a RunEmitter directly."""
+def stored_run(redis_server):
+    """The app in this process and a stored run nobody executes (no lease), to drive directly."""
     from agents.alerts import parse_alert
     from webapp.app import create_app
     from webapp.config import Settings
@@ -335,13 +313,25 @@ def emitter_app(redis_server):
         yield app, run
 
 
-def test_events_emitted_together_are_written_in_one_round_trip(emitter_app):
+def test_cancelling_a_run_that_no_worker_owns_ends_it(stored_run):
+    from webapp import runner
+
+    app, run = stored_run
+    store: RunStore = app.extensions["saa"].store
+    runner.cancel(app, run.id)
+    events = store.events(run.id)
+    assert [e.type for e in events] == ["run_cancelled"]
+    assert store.get(run.id).status == "cancelled" and run.id not in store.active()
+    assert store.lease_owner(run.id) is None
+
+
+def test_events_emitted_together_are_written_in_one_round_trip(stored_run):
     import gevent
 
     from agents.events import EventType
     from webapp.runner import RunEmitter
 
-    app, run = emitter_app
+    app, run = stored_run
     store: RunStore = app.extensions["saa"].store
     batches = []
     append = store.append
@@ -359,14 +349,14 @@ def test_events_emitted_together_are_written_in_one_round_trip(emitter_app):
     assert store.get(run.id).status == "completed" and store.get(run.id).last_seq == 6
 
 
-def test_a_refused_write_stops_the_run_that_emitted_it(emitter_app):
+def test_a_refused_write_stops_the_run_that_emitted_it(stored_run):
     import gevent
 
     from agents.events import Event, EventType
     from webapp.runner import RunEmitter
     from webapp.store import Append, StaleWriter
 
-    app, run = emitter_app
+    app, run = stored_run
     store: RunStore = app.extensions["saa"].store
     target = gevent.spawn(gevent.sleep, 30)  # stands for the run's greenlet, busy elsewhere
     emitter = RunEmitter(app, run, target=target)

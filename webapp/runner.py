@@ -352,18 +352,14 @@ def _keep(services, run_id: str, owner: str, target: gevent.Greenlet) -> None:
     store, ttl_ms = services.store, _ttl_ms(services)
     renew_every = services.settings.lease_ttl / 3
     next_renewal = time.monotonic() + renew_every
-    cancelled = False
     with _CancelSignals(services, run_id) as signals:
         while True:
-            timeout = CANCEL_POLL if (cancelled or signals.polling) else max(0.0, next_renewal - time.monotonic())
+            timeout = CANCEL_POLL if signals.polling else max(0.0, next_renewal - time.monotonic())
             signal_ = signals.wait(timeout)
             renewal_due = time.monotonic() >= next_renewal
             try:
-                if signal_ == "cancel":
-                    cancelled = True
-                elif not cancelled and (signal_ == "check" or renewal_due):
-                    cancelled = store.cancel_requested(run_id)  # the durable flag: nothing is missed
-                if cancelled:
+                # On a "check" or a renewal, the durable flag is read too: no cancel is missed.
+                if signal_ == "cancel" or ((signal_ == "check" or renewal_due) and store.cancel_requested(run_id)):
                     target.kill(RunCancelled, block=False)
                     return
                 if renewal_due:

@@ -253,7 +253,7 @@ class RunStore:
         for item in batch:
             args += [f"{item.event.seq}-0", item.event.to_json(), *item.publish]
             updates.update(item.fields)  # in order: the last event's status stands
-        args += [item for pair in updates.items() for item in pair]
+        args += [value for pair in updates.items() for value in pair]
         try:
             return bool(self._append(keys=[events_key(first.run_id), run_key(first.run_id),
                                            followers_key(first.run_id)], args=args))
