@@ -9,6 +9,7 @@ event the tools emitted and finally the decision, or the reason no decision was 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,17 +120,19 @@ class Outcome:
 
 def investigate(alert, *, dataset, analyst, step_delay: float = 0.0, remote_agents: dict[str, str] | None = None,
                 remote_token: str | None = None, raw: bytes | None = None,
-                filename: str = "alert.xml", watched: Callable[[], bool] | None = None) -> Iterator[dict | Outcome]:
+                filename: str = "alert.xml", watched: Callable[[], bool] | None = None,
+                interruptible: Callable[[], AbstractContextManager] | None = None) -> Iterator[dict | Outcome]:
     """Run the orchestrator on one alert; yield progress events (dicts), then an :class:`Outcome`.
 
     ``remote_agents`` maps alert kinds to A2A endpoints of remote specialists; delegating needs
     the alert's ``raw`` bytes, which are what is sent. ``watched`` answers whether anyone
-    follows the run live (see :func:`agents.progress.someone_watching`).
+    follows the run live (see :func:`agents.progress.someone_watching`); ``interruptible`` is
+    the scope each step runs in, so that a cancel reaches it (see :func:`agents.progress.interruptible`).
     """
     config = {"configurable": {"dataset": dataset, "analyst": analyst, "step_delay": step_delay,
                                "remote_agents": (remote_agents or {}) if raw is not None else {},
                                "remote_token": remote_token, "raw": raw, "filename": filename,
-                               "watched": watched},
+                               "watched": watched, "interruptible": interruptible},
               "recursion_limit": 50}
     decision, error = None, None
     for _namespace, mode, payload in GRAPH.stream({"alert": alert, "evidence": {}}, config,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from agents.events import EventType
@@ -30,17 +30,32 @@ def current_writer() -> Writer:
         return lambda _event: None
 
 
+def _configurable() -> dict[str, Any] | None:
+    """The running graph's ``configurable`` settings, or None outside a LangGraph run."""
+    try:
+        from langgraph.config import get_config
+
+        return get_config().get("configurable", {})
+    except RuntimeError:  # called outside a runnable context
+        return None
+
+
 def someone_watching() -> bool:
     """Whether anyone follows the run live at this moment, for work that only serves a live
     audience (streaming the model's text as it is written). The runner passes the question in
     the graph's config as ``watched``; outside a run, or without it, the answer is yes."""
-    try:
-        from langgraph.config import get_config
-
-        watched = get_config().get("configurable", {}).get("watched")
-    except RuntimeError:  # called outside a runnable context
-        return True
+    watched = (_configurable() or {}).get("watched")
     return True if watched is None else bool(watched())
+
+
+def interruptible() -> AbstractContextManager:
+    """The runner's scope around one step, entered in whichever thread or greenlet LangGraph runs
+    the step in (configurable ``interruptible``). A cancel must stop the step that is working, not
+    only the caller streaming the graph: LangGraph waits for running nodes before it lets an
+    exception out of ``stream()``, so a step blocked on the network would otherwise hold the
+    cancel until it finished. Outside a run, nothing."""
+    scope = (_configurable() or {}).get("interruptible")
+    return scope() if scope is not None else nullcontext()
 
 
 def progress_event(event_type: EventType, *, step_id: str | None = None, agent: str | None = None,
@@ -90,18 +105,19 @@ def step(step_id: str, title: str, *, agent: str, tool: str | None = None,
     ``delay`` paces steps for demonstrations (DEMO_STEP_DELAY); it is zero in production.
     """
     reporter = StepReporter(step_id, agent, tool, total)
-    started = time.perf_counter()
-    emit(EventType.STEP_STARTED, step_id=step_id, agent=agent, tool=tool, title=title, total=total)
-    try:
-        if delay:
-            time.sleep(delay)  # cooperative under gevent's monkey patching
-        yield reporter
-    except Exception as exc:
-        emit(EventType.STEP_FAILED, step_id=step_id, agent=agent, tool=tool,
-             error=str(exc) or exc.__class__.__name__, duration_ms=_ms_since(started))
-        raise
-    emit(EventType.STEP_COMPLETED, step_id=step_id, agent=agent, tool=tool,
-         summary=reporter.summary, duration_ms=_ms_since(started))
+    with interruptible():
+        started = time.perf_counter()
+        emit(EventType.STEP_STARTED, step_id=step_id, agent=agent, tool=tool, title=title, total=total)
+        try:
+            if delay:
+                time.sleep(delay)  # cooperative under gevent's monkey patching
+            yield reporter
+        except Exception as exc:
+            emit(EventType.STEP_FAILED, step_id=step_id, agent=agent, tool=tool,
+                 error=str(exc) or exc.__class__.__name__, duration_ms=_ms_since(started))
+            raise
+        emit(EventType.STEP_COMPLETED, step_id=step_id, agent=agent, tool=tool,
+             summary=reporter.summary, duration_ms=_ms_since(started))
 
 
 def _ms_since(started: float) -> float:

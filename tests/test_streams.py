@@ -79,9 +79,26 @@ def fake_llm():
 
 
 @pytest.fixture(scope="module")
-def gated_server(start_server, streams_redis, fake_llm):
+def gated_redis(tmp_path_factory):
+    """The gated server's own Redis: its runs hold scripted model replies, so no other server may
+    resume them (or it theirs, which would take a reply scripted for a test)."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("gated-redis"), persistent=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def grds(gated_redis):
+    client = redis.Redis.from_url(gated_redis.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def gated_server(start_server, gated_redis, fake_llm):
     """One worker whose analyst (the fake LLM) answers only when a test opens the gate."""
-    env = server_env(streams_redis.url, INSTANCE_NAME="gated", OPENAI_API_KEY="k", OPENAI_BASE_URL=fake_llm.url,
+    env = server_env(gated_redis.url, INSTANCE_NAME="gated", OPENAI_API_KEY="k", OPENAI_BASE_URL=fake_llm.url,
                      LLM_TIMEOUT="60", SSE_MAX_CONCURRENT="2", **FAST_RECOVERY)
     return start_server(env, workers=1, name="gated")
 
@@ -168,7 +185,7 @@ def test_kill_9_of_the_worker_running_an_analysis(instance_a, rds):
     owner = rds.get(lease_key(run_id))  # released right after the terminal event, or about to be
     assert owner is None or f":{victim}:" not in owner.decode()
     html = instance_a.client().get(f"/analyses/{run_id}").text
-    assert "Resumed on instance-" in html and "attempt 2" in html
+    assert "Resumed on " in html and "attempt 2" in html  # by whichever worker got there first
     assert "verdict verdict--escalate" in html
 
 
@@ -251,22 +268,44 @@ def test_upload_on_one_instance_watch_and_cancel_on_the_other(instance_a, instan
     assert "Analysis cancelled" in html and 'data-status="cancelled"' in html
 
 
-def test_cancel_interrupts_a_step_that_is_blocked(gated_server, fake_llm, rds):
+def test_cancel_interrupts_a_step_that_is_blocked(gated_server, fake_llm, grds):
     gate = threading.Event()
     fake_llm.push(Decide(gate=gate))
     try:
         run_id = upload(gated_server)
-        wait_for(rds, run_id, asking_the_model)  # the model holds its answer
+        wait_for(grds, run_id, asking_the_model)  # the model holds its answer
         session = Browser(gated_server)
         response = session.http.post(f"/analyses/{run_id}/cancel", data={"csrf_token": session.token})
         assert response.status_code == 303
-        assert terminal(rds, run_id, timeout=5).type == "run_cancelled"
+        assert terminal(grds, run_id, timeout=5).type == "run_cancelled"
         assert not gate.is_set()  # it ended while the model still had not answered
     finally:
         gate.set()
 
 
-def test_live_events_keep_coming_when_redis_forgets_who_follows(gated_server, fake_llm, rds):
+@pytest.fixture(scope="module")
+def slow_server(start_server, gated_redis):
+    """Every step pauses for 3 s (DEMO_STEP_DELAY): a cancel that reached only the greenlet
+    streaming the graph would let the specialist's remaining steps run (about 15 s) first."""
+    env = server_env(gated_redis.url, INSTANCE_NAME="slow", DEMO_STEP_DELAY="3", **FAST_RECOVERY)
+    return start_server(env, workers=1, name="slow")
+
+
+def test_cancel_stops_a_step_inside_the_specialist_subgraph(slow_server, grds):
+    run_id = upload(slow_server)
+    step = "insider_dealing.trader_profile"  # a node of the specialist's graph, nested in the orchestrator's
+    wait_for(grds, run_id, lambda e: e.type == "step_started" and e.step_id == step)
+    session = Browser(slow_server)
+    assert session.http.post(f"/analyses/{run_id}/cancel", data={"csrf_token": session.token}).status_code == 303
+    assert terminal(grds, run_id).type == "run_cancelled"
+    events = log_of(grds, run_id)
+    assert_gap_free(events)
+    assert not [e for e in events if e.step_id == step and e.type != "step_started"]  # it never finished
+    assert not [e for e in events if e.type == "step_started" and e.step_id != "orchestrator.triage"
+                and e.step_id != step]  # and no step began after it
+
+
+def test_live_events_keep_coming_when_redis_forgets_who_follows(gated_server, fake_llm, grds):
     """Events are published only while the run's followers hash says someone follows it. If Redis
     loses that (a failover, a restart without the latest writes) it also drops the workers'
     connections: a worker's hub then writes its entries again before its streams re-read the log."""
@@ -274,7 +313,7 @@ def test_live_events_keep_coming_when_redis_forgets_who_follows(gated_server, fa
     fake_llm.push(Decide(gate=gate))
     try:
         run_id = upload(gated_server)
-        held = wait_for(rds, run_id, asking_the_model)  # the model holds its answer
+        held = wait_for(grds, run_id, asking_the_model)  # the model holds its answer
         with gated_server.client(timeout=30) as http, connect_sse(
                 http, "GET", f"/analyses/{run_id}/events", params={"after": 0}) as source:
             received = source.iter_sse()
@@ -285,32 +324,39 @@ def test_live_events_keep_coming_when_redis_forgets_who_follows(gated_server, fa
                 if ids and ids[-1] >= held.seq:
                     break
             key = followers_key(run_id)
-            assert rds.hlen(key) == 1
-            rds.delete(key)
-            rds.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
-            until_followed(rds, run_id)  # the hub reconnects and says again that it follows the run
+            assert grds.hlen(key) == 1
+            grds.delete(key)
+            grds.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            until_followed(grds, run_id)  # the hub reconnects and says again that it follows the run
             gate.set()
             rest = [e for e in received if e.data or e.event != "message"]
         assert rest[-1].event == "close"
         ids += [int(e.id) for e in rest[:-1]]
-        assert sorted(set(ids)) == [e.seq for e in log_of(rds, run_id)]  # to the end, no gap
-        assert log_of(rds, run_id)[-1].type == "run_completed"
+        assert ids == [e.seq for e in log_of(grds, run_id)]  # to the end, in order, no gap, no repeat
+        assert log_of(grds, run_id)[-1].type == "run_completed"
     finally:
         gate.set()
 
 
 @pytest.fixture
-def stored_run(redis_server):
-    """The app in this process and a stored run nobody executes (no lease), to drive directly."""
+def stored_run(tmp_path):
+    """The app in this process and a stored run nobody executes (no lease), to drive directly.
+    In a Redis of its own: no server's recovery sweep may take the run, and no other test may
+    find it (it ends without a decision)."""
     from agents.alerts import parse_alert
     from webapp.app import create_app
     from webapp.config import Settings
 
-    app = create_app(Settings.from_env(redis_url=redis_server.url, secret_key="x"))
-    raw = (SAMPLES / "wash_genuine_gldx.xml").read_bytes()
-    run = app.extensions["saa"].store.create(parse_alert(raw), raw, filename="direct.xml")
-    with app.test_request_context("/"):
-        yield app, run
+    server = EmbeddedRedis(tmp_path / "redis", persistent=False)
+    server.start()
+    try:
+        app = create_app(Settings.from_env(redis_url=server.url, secret_key="x"))
+        raw = (SAMPLES / "wash_genuine_gldx.xml").read_bytes()
+        run = app.extensions["saa"].store.create(parse_alert(raw), raw, filename="direct.xml")
+        with app.test_request_context("/"):
+            yield app, run
+    finally:
+        server.stop()
 
 
 def test_cancelling_a_run_that_no_worker_owns_ends_it(stored_run):
@@ -326,7 +372,6 @@ def test_cancelling_a_run_that_no_worker_owns_ends_it(stored_run):
 
 
 def test_events_emitted_together_are_written_in_one_round_trip(stored_run):
-    import gevent
 
     from agents.events import EventType
     from webapp.runner import RunEmitter
@@ -336,7 +381,7 @@ def test_events_emitted_together_are_written_in_one_round_trip(stored_run):
     batches = []
     append = store.append
     store.append = lambda batch: batches.append(len(batch)) or append(batch)
-    emitter = RunEmitter(app, run, target=gevent.getcurrent())
+    emitter = RunEmitter(app, run)
     for i in range(5):  # emit() does not wait for Redis: these five are made before any is written
         emitter.emit(EventType.STEP_PROGRESS, step_id="s", data={"message": f"m{i}"})
     assert store.events(run.id) == []
@@ -359,7 +404,7 @@ def test_a_refused_write_stops_the_run_that_emitted_it(stored_run):
     app, run = stored_run
     store: RunStore = app.extensions["saa"].store
     target = gevent.spawn(gevent.sleep, 30)  # stands for the run's greenlet, busy elsewhere
-    emitter = RunEmitter(app, run, target=target)
+    emitter = RunEmitter(app, run, on_failure=lambda exc: target.kill(exc, block=False))
     # Another worker took the run over and wrote seq 1 first.
     store.append([Append.of(Event(run_id=run.id, seq=1, ts=time.time(), type=EventType.RUN_RESUMED))])
     emitter.emit(EventType.RUN_STARTED, status="running")
@@ -372,13 +417,13 @@ def test_a_refused_write_stops_the_run_that_emitted_it(stored_run):
 
 # ----------------------------------------------------------------------------- stream hygiene
 
-def test_first_comment_at_once_heartbeats_and_concurrency_cap(gated_server, fake_llm, rds):
+def test_first_comment_at_once_heartbeats_and_concurrency_cap(gated_server, fake_llm, grds):
     gate = threading.Event()
     fake_llm.push(Decide(gate=gate))
     streams = []
     try:
         run_id = upload(gated_server)
-        wait_for(rds, run_id, asking_the_model)
+        wait_for(grds, run_id, asking_the_model)
         for _ in range(2):  # SSE_MAX_CONCURRENT=2 on this one-worker server
             http = gated_server.client(timeout=10)
             response = http.send(http.build_request("GET", f"/analyses/{run_id}/events",
@@ -413,12 +458,12 @@ def wait_for_open_streams(server, expected: float, timeout: float = 10.0) -> Non
         time.sleep(0.1)
 
 
-def test_a_dead_client_is_cleaned_up_at_the_next_heartbeat(gated_server, fake_llm, rds):
+def test_a_dead_client_is_cleaned_up_at_the_next_heartbeat(gated_server, fake_llm, grds):
     gate = threading.Event()
     fake_llm.push(Decide(gate=gate))
     try:
         run_id = upload(gated_server)
-        wait_for(rds, run_id, asking_the_model)
+        wait_for(grds, run_id, asking_the_model)
         before = _open_streams(gated_server)
         raw = socket.create_connection(("127.0.0.1", gated_server.port))
         raw.sendall(f"GET /analyses/{run_id}/events?after=10000 HTTP/1.1\r\nHost: x\r\n\r\n".encode())

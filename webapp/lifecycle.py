@@ -19,7 +19,7 @@ import gevent
 import redis
 from flask import Flask
 
-from webapp import runner
+from webapp import keeper, runner
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class Lifecycle:
     def sweep(self) -> list[str]:
         """Resume every active run that nobody holds a lease on; returns the ids taken over."""
         store, taken = self.services.store, []
-        local = runner.local_runs()
+        local = keeper.local_runs()
         for run_id in store.active():
             if self.stopping:
                 break

@@ -5,12 +5,12 @@ run's Redis Stream, the durable log, and (2) one flask-sse publish on the run's 
 carrying the rendered HTML fragment and the event itself. Events are written by a writer
 greenlet per run that sends whatever has accumulated in one round trip (group commit).
 
-A run is owned through a lease in Redis (``run:<id>:lease``) that a keeper greenlet renews.
-The keeper also watches for cancellation and interrupts the run at once, even inside a step
-blocked on the network. If the worker dies, the lease expires and another worker's recovery
-sweep (webapp/lifecycle.py) resumes the run; the stream's explicit ids fence a stale owner
-that comes back (:class:`StaleWriter`). Redis calls are retried across a restart; appends
-are idempotent, so a retried append whose reply was lost is not a duplicate.
+A run is owned through a lease that a keeper greenlet renews and that also hears
+cancellation (webapp/keeper.py: it stops the run's steps too, even one blocked on the
+network). If the worker dies, the lease expires and another worker's recovery sweep
+(webapp/lifecycle.py) resumes the run; the stream's explicit ids fence a stale owner that
+comes back (:class:`StaleWriter`). Redis calls are retried across a restart; appends are
+idempotent, so a retried append whose reply was lost is not a duplicate.
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import gevent
-import gevent.queue
 import redis
 from flask import Flask
 from prometheus_client import Counter, Histogram
@@ -32,13 +30,24 @@ from agents.alerts import parse_alert
 from agents.data import dataset
 from agents.events import Event, EventType
 from agents.orchestrator import Outcome, investigate
+from webapp.keeper import (
+    HandedBack,
+    LeaseLost,
+    LocalRun,
+    RunCancelled,
+    StepInterrupted,
+    keep,
+    local_runs,
+    owner_token,
+    register,
+    ttl_ms,
+)
 from webapp.sse import sse
 from webapp.store import Append, Run, StaleWriter
 from webapp.timeline import fold, render_fragment
 
 log = logging.getLogger(__name__)
 
-CANCEL_POLL = 0.25   # fallback poll for cancellation when the worker's subscription is unavailable
 REDIS_OUTAGE = 60.0  # how long a run rides out Redis being unreachable before it gives up
 
 RUNS_FINISHED = Counter("saa_runs_finished_total", "Analyses finished", ["status", "determination"])
@@ -65,37 +74,6 @@ def _with_retry(call, *args, **kwargs):
         return _riding_out_outage(call)(*args, **kwargs)
 
 
-class RunCancelled(Exception):
-    """An analyst cancelled the run."""
-
-
-class HandedBack(Exception):
-    """The worker is shutting down: give the run back for another worker to resume."""
-
-
-class LeaseLost(Exception):
-    """Another worker owns the run now."""
-
-
-@dataclass
-class LocalRun:
-    run_id: str
-    owner: str
-    greenlet: gevent.Greenlet
-
-
-_LOCAL: dict[str, LocalRun] = {}  # the runs this process is executing
-
-
-def local_runs() -> dict[str, LocalRun]:
-    return dict(_LOCAL)
-
-
-def owner_token(settings) -> str:
-    """Who holds a lease: instance, pid (so tests and operators can find the worker) and a nonce."""
-    return f"{settings.instance_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 class RunEmitter:
     """Stamps, renders and logs one run's events, in order.
 
@@ -104,13 +82,14 @@ class RunEmitter:
     written at once; on a busy worker, a run's events wait for the previous write and go
     together, so round trips stop growing with the load. :meth:`flush` waits until all of it
     is in the log. A write that fails for good (a newer owner, Redis gone for longer than
-    REDIS_OUTAGE) is raised in the run's greenlet, as if the run had written it itself.
+    REDIS_OUTAGE) goes to ``on_failure`` (which stops the run at once) and is raised by the
+    next :meth:`flush`.
     """
 
-    def __init__(self, app: Flask, run: Run, target: gevent.Greenlet | None = None):
+    def __init__(self, app: Flask, run: Run, on_failure: Callable[[BaseException], None] | None = None):
         self.services = app.extensions["saa"]
         self.run = run
-        self.target = target  # the greenlet a failed write stops
+        self.on_failure = on_failure
         self.view = fold(run.id, self.services.store.events(run.id))
         self.seq = self.view.last_seq
         self.pending: list[Append] = []
@@ -168,8 +147,8 @@ class RunEmitter:
                 APPEND_EVENTS.observe(len(batch))
         except (StaleWriter, redis.RedisError) as exc:
             self.failure, self.pending = exc, []
-            if self.target is not None:
-                self.target.kill(exc, block=False)
+            if self.on_failure is not None:
+                self.on_failure(exc)
         finally:
             self.writer = None
 
@@ -178,16 +157,17 @@ def start(app: Flask, run_id: str) -> gevent.Greenlet | None:
     """Claim a stored run and analyse it in a new greenlet; None if another worker owns it."""
     services = app.extensions["saa"]
     owner = owner_token(services.settings)
-    if not services.store.claim(run_id, owner, _ttl_ms(services)):
+    if not services.store.claim(run_id, owner, ttl_ms(services)):
         return None
-    greenlet = gevent.spawn(execute, app, run_id, owner)
-    _LOCAL[run_id] = LocalRun(run_id, owner, greenlet)
-    greenlet.link(lambda _g: _LOCAL.pop(run_id, None))
-    return greenlet
+    local = LocalRun(run_id, owner)
+    local.greenlet = gevent.spawn(execute, app, local)  # it starts when this greenlet next yields
+    register(local)
+    return local.greenlet
 
 
-def execute(app: Flask, run_id: str, owner: str) -> None:
-    """Analyse one run to its terminal event under ``owner``'s lease. Never raises."""
+def execute(app: Flask, local: LocalRun) -> None:
+    """Analyse one run to its terminal event under ``local.owner``'s lease. Never raises."""
+    run_id, owner = local.run_id, local.owner
     # A request context, not just an app context: fragments use url_for, which needs one
     # (relative URLs, so the placeholder host never appears in them).
     with app.test_request_context("/"):
@@ -199,9 +179,9 @@ def execute(app: Flask, run_id: str, owner: str) -> None:
             if run is None or run.finished:
                 store.retire(run_id)
                 return
-            emitter = RunEmitter(app, run, target=gevent.getcurrent())
-            keeper = gevent.spawn(_keep, services, run_id, owner, gevent.getcurrent())
-            _run(services, run, emitter)
+            emitter = RunEmitter(app, run, on_failure=local.interrupt)
+            keeper = gevent.spawn(keep, services, local)
+            _run(services, run, emitter, local)
         except HandedBack:
             log.info("run %s handed back for another worker to resume", run_id)
         except RunCancelled:  # the cancel came as the run was ending: the recovery sweep retires it
@@ -222,10 +202,13 @@ def execute(app: Flask, run_id: str, owner: str) -> None:
                 log.warning("run %s: could not release the lease; it expires by itself", run_id)
 
 
-def _run(services, run: Run, emitter: RunEmitter) -> None:
+def _run(services, run: Run, emitter: RunEmitter, local: LocalRun) -> None:
     started = time.perf_counter()
     try:
-        _analyse(services, run, emitter)
+        try:
+            _analyse(services, run, emitter, local)
+        except StepInterrupted:  # a stopped step's error reached the graph first: the run's reason stands
+            raise local.reason from None
         emitter.flush()
     except RunCancelled:
         emitter.resync()
@@ -245,7 +228,7 @@ def _run(services, run: Run, emitter: RunEmitter) -> None:
     RUN_SECONDS.observe(time.perf_counter() - started)
 
 
-def _analyse(services, run: Run, emitter: RunEmitter) -> None:
+def _analyse(services, run: Run, emitter: RunEmitter, local: LocalRun) -> None:
     raw = services.store.alert_bytes(run.id)
     alert = parse_alert(raw)
     analyst = services.make_analyst()
@@ -264,7 +247,8 @@ def _analyse(services, run: Run, emitter: RunEmitter) -> None:
     for item in investigate(alert, dataset=dataset(settings.data_dir), analyst=analyst,
                             step_delay=settings.demo_step_delay, remote_agents=settings.remote_agents,
                             remote_token=settings.remote_agent_token, raw=raw,
-                            filename=run.get("filename") or "alert.xml", watched=emitter.watched):
+                            filename=run.get("filename") or "alert.xml", watched=emitter.watched,
+                            interruptible=local.step_scope):
         if isinstance(item, Outcome):
             _finish(emitter, item)
             return
@@ -292,88 +276,9 @@ def _finish(emitter: RunEmitter, outcome: Outcome) -> None:
     RUNS_FINISHED.labels("completed", decision.determination.value).inc()
 
 
-def _ttl_ms(services) -> int:
-    return int(services.settings.lease_ttl * 1000)
-
-
-class _CancelSignals:
-    """How a run's keeper hears about cancellation.
-
-    Normally through this worker's one subscription: the cancel request publishes a control
-    message on the run's channel, so it arrives at once and costs no polling. Without the
-    subscription (Redis unavailable at start) it falls back to polling the durable flag.
-    """
-
-    def __init__(self, services, run_id: str):
-        from webapp.feed import RESYNC, HubUnavailable  # the hub belongs to the web layer's worker
-
-        self._resync = RESYNC
-        try:
-            hub = services.hub_for_worker()
-            hub.ensure_ready()
-            self._subscription = hub.subscription(run_id, client=False)
-        except HubUnavailable:
-            self._subscription = None
-        self.polling = self._subscription is None
-
-    def __enter__(self) -> _CancelSignals:
-        self._queue = self._subscription.__enter__() if self._subscription else None
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._subscription:
-            self._subscription.__exit__(*exc)
-
-    def wait(self, timeout: float) -> str | None:
-        """"cancel" when a cancel message arrives, "check" when messages may have been missed,
-        None when ``timeout`` passes. The run's own events arriving meanwhile are ignored."""
-        if self._queue is None:
-            gevent.sleep(timeout)
-            return "check"
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                item = self._queue.get(timeout=remaining)
-            except gevent.queue.Empty:
-                return None
-            if getattr(item, "type", None) == "control" and item.data == {"control": "cancel"}:
-                return "cancel"
-            if item is self._resync:
-                return "check"
-        return None
-
-
-def _keep(services, run_id: str, owner: str, target: gevent.Greenlet) -> None:
-    """Renew the lease every third of its TTL; interrupt the run when it is cancelled or lost.
-
-    The run writes what it had emitted before its run_cancelled (RunEmitter.resync), so that
-    event is always the log's last.
-    """
-    store, ttl_ms = services.store, _ttl_ms(services)
-    renew_every = services.settings.lease_ttl / 3
-    next_renewal = time.monotonic() + renew_every
-    with _CancelSignals(services, run_id) as signals:
-        while True:
-            timeout = CANCEL_POLL if signals.polling else max(0.0, next_renewal - time.monotonic())
-            signal_ = signals.wait(timeout)
-            renewal_due = time.monotonic() >= next_renewal
-            try:
-                # On a "check" or a renewal, the durable flag is read too: no cancel is missed.
-                if signal_ == "cancel" or ((signal_ == "check" or renewal_due) and store.cancel_requested(run_id)):
-                    target.kill(RunCancelled, block=False)
-                    return
-                if renewal_due:
-                    # An outage longer than the TTL lets the lease lapse: take it back if nobody else did.
-                    if not (store.renew(run_id, owner, ttl_ms) or store.claim(run_id, owner, ttl_ms)):
-                        target.kill(LeaseLost, block=False)
-                        return
-                    next_renewal = time.monotonic() + renew_every
-            except redis.RedisError:
-                continue  # Redis is restarting: keep trying; writes are fenced by the stream ids
-
-
 def cancel(app: Flask, run_id: str) -> None:
-    """Ask a run to stop. Its owner stops it within CANCEL_POLL; a run nobody owns is ended here."""
+    """Ask a run to stop. Its owner's keeper hears it at once and stops it (webapp/keeper.py); a run
+    nobody owns is ended here."""
     services = app.extensions["saa"]
     store = services.store
     store.request_cancel(run_id)
@@ -381,7 +286,7 @@ def cancel(app: Flask, run_id: str) -> None:
         sse.publish_control(run_id, "cancel")  # the owner's keeper hears it at once, on any instance
         return
     owner = owner_token(services.settings)
-    if not store.claim(run_id, owner, _ttl_ms(services)):
+    if not store.claim(run_id, owner, ttl_ms(services)):
         return  # someone took it in the meantime; they see the flag
     try:
         run = store.get(run_id)
@@ -398,8 +303,8 @@ def cancel(app: Flask, run_id: str) -> None:
 
 def hand_back_all(timeout: float = 5.0) -> list[str]:
     """Stop every run of this process without ending it and release its lease (shutdown)."""
-    runs = list(_LOCAL.values())
+    runs = list(local_runs().values())
     for local in runs:
-        local.greenlet.kill(HandedBack, block=False)
+        local.interrupt(HandedBack)
     gevent.joinall([local.greenlet for local in runs], timeout=timeout)
     return [local.run_id for local in runs]
