@@ -61,6 +61,14 @@ def until_followed(client: redis.Redis, run_id: str, timeout: float = 10.0) -> N
         time.sleep(0.01)  # polling a condition, with a deadline
 
 
+def pytest_collection_modifyitems(items):
+    """A browser test drives a page served by a real gunicorn: it is end-to-end too, so that
+    ``-m "not e2e"`` starts no server."""
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_data_cache(tmp_path_factory):
     """Each test session indexes the data into its own cache directory."""

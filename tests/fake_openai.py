@@ -69,6 +69,7 @@ class FakeOpenAI:
         self.delay = delay
         self.script: deque = deque()
         self.requests: list[dict] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request, for retry timing
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", port), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -92,6 +93,7 @@ class FakeOpenAI:
     def next_reply(self, request: dict):
         with self._lock:
             self.requests.append(request)
+            self.arrivals.append(time.monotonic())
             return self.script.popleft() if self.script else Decide()
 
 

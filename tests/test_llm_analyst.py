@@ -175,6 +175,7 @@ def llm_server(start_server, redis_url, fake):
     return start_server(env, name="llm")
 
 
+@pytest.mark.e2e
 def test_a_run_nobody_follows_asks_the_model_in_one_call_and_logs_its_text(fake, llm_server, redis_client):
     prose = "Assessment: the timing and size stand out against a quiet baseline. "
     fake.script.clear()
@@ -192,6 +193,7 @@ def test_a_run_nobody_follows_asks_the_model_in_one_call_and_logs_its_text(fake,
     assert report["decision"]["analyst"] == MODEL
 
 
+@pytest.mark.e2e
 def test_tokens_stream_over_sse_while_the_model_writes(fake, llm_server, redis_client):
     followed, answer = threading.Event(), threading.Event()
     # The first attempt fails once the test follows the run, so the retry is asked with someone watching.

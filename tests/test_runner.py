@@ -1,0 +1,89 @@
+"""The run lifecycle in this process, against a real Redis of its own: cancelling a run no
+worker owns, group commit, and a refused write stopping its run. (Real servers: test_streams.py.)"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import SAMPLES
+from webapp.embedded_redis import EmbeddedRedis
+from webapp.store import RunStore
+
+
+@pytest.fixture
+def stored_run(tmp_path):
+    """The app in this process and a stored run nobody executes (no lease), to drive directly.
+    In a Redis of its own: no server's recovery sweep may take the run, and no other test may
+    find it (it ends without a decision)."""
+    from agents.alerts import parse_alert
+    from webapp.app import create_app
+    from webapp.config import Settings
+
+    server = EmbeddedRedis(tmp_path / "redis", persistent=False)
+    server.start()
+    try:
+        app = create_app(Settings.from_env(redis_url=server.url, secret_key="x"))
+        raw = (SAMPLES / "wash_genuine_gldx.xml").read_bytes()
+        run = app.extensions["saa"].store.create(parse_alert(raw), raw, filename="direct.xml")
+        with app.test_request_context("/"):
+            yield app, run
+    finally:
+        server.stop()
+
+
+def test_cancelling_a_run_that_no_worker_owns_ends_it(stored_run):
+    from webapp import runner
+
+    app, run = stored_run
+    store: RunStore = app.extensions["saa"].store
+    runner.cancel(app, run.id)
+    events = store.events(run.id)
+    assert [e.type for e in events] == ["run_cancelled"]
+    assert store.get(run.id).status == "cancelled" and run.id not in store.active()
+    assert store.lease_owner(run.id) is None
+
+
+def test_events_emitted_together_are_written_in_one_round_trip(stored_run):
+
+    from agents.events import EventType
+    from webapp.runner import RunEmitter
+
+    app, run = stored_run
+    store: RunStore = app.extensions["saa"].store
+    batches = []
+    append = store.append
+    store.append = lambda batch: batches.append(len(batch)) or append(batch)
+    emitter = RunEmitter(app, run)
+    for i in range(5):  # emit() does not wait for Redis: these five are made before any is written
+        emitter.emit(EventType.STEP_PROGRESS, step_id="s", data={"message": f"m{i}"})
+    assert store.events(run.id) == []
+    emitter.flush()
+    emitter.emit(EventType.RUN_COMPLETED, status="completed")
+    emitter.flush()
+    assert batches == [5, 1]
+    assert [e.seq for e in store.events(run.id)] == [1, 2, 3, 4, 5, 6]
+    assert [e.data.get("message") for e in store.events(run.id)][:5] == ["m0", "m1", "m2", "m3", "m4"]
+    assert store.get(run.id).status == "completed" and store.get(run.id).last_seq == 6
+
+
+def test_a_refused_write_stops_the_run_that_emitted_it(stored_run):
+    import gevent
+
+    from agents.events import Event, EventType
+    from webapp.runner import RunEmitter
+    from webapp.store import Append, StaleWriter
+
+    app, run = stored_run
+    store: RunStore = app.extensions["saa"].store
+    target = gevent.spawn(gevent.sleep, 30)  # stands for the run's greenlet, busy elsewhere
+    emitter = RunEmitter(app, run, on_failure=lambda exc: target.kill(exc, block=False))
+    # Another worker took the run over and wrote seq 1 first.
+    store.append([Append.of(Event(run_id=run.id, seq=1, ts=time.time(), type=EventType.RUN_RESUMED))])
+    emitter.emit(EventType.RUN_STARTED, status="running")
+    with pytest.raises(StaleWriter):
+        emitter.flush()
+    target.join(timeout=5)
+    assert isinstance(target.exception, StaleWriter)  # the run stopped at once, not at its next emit
+    assert [e.type for e in store.events(run.id)] == ["run_resumed"]
