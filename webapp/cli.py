@@ -4,6 +4,8 @@
 with REDIS_URL unset it runs an embedded Redis for the lifetime of the server.
 ``analyse`` runs the investigation in-process and prints the events and decision as JSON
 lines, the third rendering of the event vocabulary (after HTML and A2A).
+``evaluate`` runs the case library (agents/evaluation.py) and ends with one line of figures;
+it exits 1 when an enforcement-modelled case is closed or a figure falls below the baseline.
 """
 
 from __future__ import annotations
@@ -56,6 +58,41 @@ def analyse(args: argparse.Namespace) -> int:
     return 1
 
 
+def evaluate(args: argparse.Namespace) -> int:
+    from agents.analyst_offline import OfflineAnalyst
+    from agents.evaluation import BASELINE_NAME, CaseError, regressions, write_benchmarks_section
+    from agents.evaluation import evaluate as run_library
+    from webapp.config import Settings
+    from webapp.paths import resource_dir
+
+    settings = Settings.from_env()
+    directory = Path(args.directory) if args.directory else resource_dir("test_data") / "cases"
+    if settings.llm_enabled and not args.offline:
+        from agents.analyst_llm import LLMAnalyst
+
+        analyst = LLMAnalyst.from_settings(settings)
+    else:
+        analyst = OfflineAnalyst(reporting_firm=settings.reporting_firm)
+    try:
+        report = run_library(directory, analyst)
+    except CaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    if args.benchmarks:
+        before = json.loads(Path(args.before).read_text())["results"] if args.before else None
+        write_benchmarks_section(Path(args.benchmarks), report.markdown(before))
+    baseline_file = Path(args.baseline) if args.baseline else directory / BASELINE_NAME
+    baseline = json.loads(baseline_file.read_text()) if baseline_file.is_file() else {}
+    problems = regressions(report.figures, baseline)
+    for problem in problems:
+        print(f"FAIL: {problem}")
+    print(report.figure_line())
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="smarts-analyzer", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     p_analyse.add_argument("file")
     p_analyse.add_argument("--offline", action="store_true", help="use the offline analyst even with an API key")
     p_analyse.set_defaults(func=analyse)
+    p_eval = sub.add_parser("evaluate", help="run the case library and print the table, the confusion matrix and "
+                                             "one line of figures")
+    p_eval.add_argument("directory", nargs="?", help="the case library (default: test_data/cases)")
+    p_eval.add_argument("--offline", action="store_true", help="use the offline analyst even with an API key")
+    p_eval.add_argument("--baseline", help="figures to hold (default: BASELINE.json in the library)")
+    p_eval.add_argument("--json", help="also write the figures and each case's determination to this file")
+    p_eval.add_argument("--benchmarks", help="write the table into this BENCHMARKS.md, section 'Case library'")
+    p_eval.add_argument("--before", help="a --json file of an earlier run, shown as the table's 'before' column")
+    p_eval.set_defaults(func=evaluate)
     args = parser.parse_args(argv)
     return args.func(args) or 0
 

@@ -1,0 +1,43 @@
+"""Regenerate the case library, test_data/cases/, deterministically.
+
+Each case is a directory holding ``alert.xml``, ``case.json`` (what it is modelled on, why, and
+the determinations a compliance reviewer would accept) and the data files its tools read: a
+DATA_DIR of its own. The cases live in scripts/cases/ (insider.py, wash.py, spoofing.py), each
+modelled on a public enforcement action or on a typical false-positive pattern, named in its
+rationale. ``smarts-analyzer evaluate`` runs them. Run from the repository root:
+``python scripts/make_cases.py``. The output is byte-for-byte reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from cases import insider, spoofing, wash
+
+OUT = Path(__file__).resolve().parent.parent / "test_data" / "cases"
+
+
+def main() -> None:
+    cases = [make() for module in (insider, wash, spoofing) for make in module.CASES]
+    names = [c.name for c in cases]
+    assert len(names) == len(set(names)), "case names must be unique"
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    for case in cases:
+        target = OUT / case.name
+        target.mkdir(parents=True)
+        case.world.write(target)
+        (target / "alert.xml").write_text(case.alert, encoding="utf-8")
+        meta = {"name": case.name, "alert_kind": case.kind, "category": case.category,
+                "modelled_on": case.modelled_on, "rationale": case.rationale,
+                "acceptable": list(case.acceptable)}
+        (target / "case.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    controls = sum(c.category == "control" for c in cases)
+    print(f"{len(cases)} cases written to {OUT} ({controls} CLOSE-only controls, "
+          f"{sum(c.category == 'enforcement' for c in cases)} modelled on enforcement actions)")
+
+
+if __name__ == "__main__":
+    main()
