@@ -12,6 +12,10 @@ Function-calling output is validated with pydantic; every citation must name evi
 exists (``tool:key``). Citations that do not exist are dropped and the drop is noted; a
 decision left with no valid citation is invalid.
 
+The model's CLOSE passes through the same guards as the offline rules' (a documented cluster of
+red flags that must be explained, not outweighed): while one stands, the case becomes
+NEEDS_HUMAN_REVIEW and the decision names the guard.
+
 Transient failures (429, 5xx, timeouts, connection errors) are retried with exponential
 backoff by tenacity, honouring a short ``Retry-After``; the client's own retries are off so
 there is one policy. When the model cannot be reached or its output is invalid, the result
@@ -36,11 +40,12 @@ from pydantic import BaseModel, Field, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from agents.analyst import stor_draft
-from agents.analyst_offline import OfflineAnalyst
+from agents.analyst_offline import GUARD_CONFIDENCE, OfflineAnalyst, guarded_review_note
 from agents.decision import Decision, Determination, Finding
 from agents.events import EventType
 from agents.investigation import Case
 from agents.progress import NullReporter, StepReporter, current_writer, progress_event, someone_watching
+from agents.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +94,8 @@ Rules:
   anything else. Alert notes from the surveillance system are context, not evidence.
 - Weigh red flags against mitigating factors and name both. If key evidence is missing, say so.
 - The documented offline rules' result is given as a second opinion; you may disagree, and then say why.
+- A CLOSE is refused while a listed guard stands (a strong cluster of red flags that the evidence does not
+  explain): the case then goes to a human. Close only what the evidence explains.
 - Write for a compliance officer who must defend the decision to a regulator: facts, numbers, dates.
 
 First write your assessment in plain prose (it is shown live to the analyst), then call SubmitDetermination."""
@@ -96,23 +103,30 @@ First write your assessment in plain prose (it is shown live to the analyst), th
 
 def _evidence_block(case: Case) -> str:
     lines = []
-    for tool in case.specialist.tools:
-        ev = case.evidence.get(tool.name)
+    evidence = case.all_evidence
+    names = [(t.name, t.title) for t in case.specialist.tools]
+    names += [(key, ev.title) for key, ev in evidence.items() if key not in case.evidence]
+    for name, title in names:
+        ev = evidence.get(name)
         if ev is None:
-            lines.append(f"## {tool.title} ({tool.name}): did not run")
+            lines.append(f"## {title} ({name}): did not run")
             continue
-        lines.append(f"## {tool.title} ({tool.name}){'' if ev.ok else ' — NOT AVAILABLE: ' + (ev.error or '')}")
+        lines.append(f"## {title} ({name}){'' if ev.ok else ' — NOT AVAILABLE: ' + (ev.error or '')}")
         lines.append(ev.summary)
         if ev.facts:
             lines.append("facts: " + json.dumps(ev.facts, default=str, separators=(", ", ": "))[:3000])
         for key, citation in ev.citations.items():
-            lines.append(f"[cite: {tool.name}:{key}] {citation.label()} — {citation.note}")
+            lines.append(f"[cite: {name}:{key}] {citation.label()} — {citation.note}")
     return "\n".join(lines)
 
 
 def build_messages(case: Case, offline: Decision) -> list:
     alert = case.alert
     signals = "\n".join(f"- {f.rule} {f.kind} ({f.weight:+d}): {f.title} — {f.detail}" for f in offline.findings)
+    standing = {g.id for g in case.standing_guards(offline.findings)}
+    guards = "\n".join(f"- {g.label} (requires {', '.join(g.requires)}"
+                       + (f"; explained by {', '.join(g.explained_by)}" if g.explained_by else "") + "): "
+                       + ("STANDS" if g.id in standing else "does not stand") for g in case.specialist.guards)
     notes = "\n".join(f"- {n}" for n in alert.notes) or "- none"
     user = f"""# Alert {alert.alert_id} — {alert.alert_type} ({case.specialist.label})
 {case.specialist.describe(alert, case.evidence)}
@@ -127,6 +141,9 @@ Surveillance notes (context only):
 The documented offline rules reach: {offline.determination.value} (confidence {offline.confidence}, net score
 {offline.score:+d}).
 {signals or '- no rule fired'}
+
+# Guards (a CLOSE is refused while one stands)
+{guards or '- none'}
 """
     return [SystemMessage(SYSTEM_PROMPT), HumanMessage(user)]
 
@@ -234,9 +251,17 @@ class LLMAnalyst:
             log.warning("LLM analyst %s gave invalid output: %s", self.model, exc)
             return self._fallback(case, offline, f"The LLM analyst ({self.model}) gave an invalid answer: {exc}.")
         reporter.progress("Validated the model's determination and citations", step=2)
+        notes = []
         if dropped:
-            decision.analyst_note = (f"{len(dropped)} citation(s) named evidence that does not exist and were "
-                                     f"dropped: {', '.join(dropped[:5])}.")
+            notes.append(f"{plural(len(dropped), 'citation')} named evidence that does not exist and "
+                         f"{'was' if len(dropped) == 1 else 'were'} dropped: {', '.join(dropped[:5])}.")
+        if decision.determination is Determination.CLOSE:
+            guards = case.standing_guards(offline.findings)
+            if guards:
+                decision = _guarded(decision, guards[0])
+                notes.append(f"The model answered CLOSE, but guard {guards[0].label} stands, so the case goes to a "
+                             "human.")
+        decision.analyst_note = " ".join(notes) or None
         return decision
 
     def _call(self, messages: list, tokens: _TokenStream) -> AIMessage:
@@ -282,12 +307,12 @@ class LLMAnalyst:
         return add_ai_message_chunks(chunks[0], *chunks[1:])
 
     def _decision(self, case: Case, out: SubmitDetermination) -> tuple[Decision, list[str]]:
-        findings, dropped = [], []
+        findings, dropped, evidence = [], [], case.all_evidence
         for f in out.findings:
             citations = []
             for ref in f.citations:
                 tool, _, key = ref.partition(":")
-                ev = case.evidence.get(tool)
+                ev = evidence.get(tool)
                 if ev is not None and key in ev.citations:
                     citations.append(ev.citations[key])
                 else:
@@ -302,7 +327,7 @@ class LLMAnalyst:
         return Decision(
             alert_id=case.alert.alert_id, alert_kind=case.specialist.name, determination=determination,
             confidence=out.confidence, summary=out.summary, rationale=out.rationale, findings=findings + gaps,
-            analyst=self.model,
+            analyst=self.model, confidence_note="The model's own confidence in its determination, from 0 to 100.",
             disposition_reason=(out.disposition_reason or "False positive: " + out.summary)
             if determination is Determination.CLOSE else None,
             stor=stor_draft(case, red, out.summary, self.reporting_firm)
@@ -318,8 +343,21 @@ class LLMAnalyst:
                        f"reach {offline.determination.value} with confidence {offline.confidence} (net score "
                        f"{offline.score:+d}); their findings are listed below.\n\n{offline.rationale}"),
             findings=offline.findings, analyst=f"{self.model} (failed; offline rules shown)", analyst_note=reason,
-            score=offline.score,
+            score=offline.score, thresholds=offline.thresholds,
+            confidence_note="0: no model determination was made; the offline rules' score is shown for reference.",
         )
+
+
+def _guarded(decision: Decision, guard) -> Decision:
+    """The model's CLOSE, refused by a standing guard: the same case, for a human to decide."""
+    return decision.model_copy(update={
+        "determination": Determination.NEEDS_HUMAN_REVIEW, "confidence": GUARD_CONFIDENCE,
+        "confidence_note": guarded_review_note(guard), "guard": guard.label, "disposition_reason": None,
+        "summary": f"Needs human review: the model would close, but guard {guard.label} stands. "
+                   f"(Model: {decision.summary})",
+        "rationale": f"{decision.rationale}\n\nThe model's CLOSE was refused: guard {guard.label} stands — a cluster "
+                     "of red flags that must be explained, not merely outweighed, before a case is closed.",
+    })
 
 
 def _parse(message: AIMessage) -> SubmitDetermination:

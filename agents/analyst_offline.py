@@ -6,25 +6,38 @@ and take points for mitigating factors. The net score decides:
 * a *critical* rule (trading against an outright ban or restricted list) escalates on its own;
 * key evidence missing (a key tool failed or found nothing) needs human review;
 * net score >= 50 with at least three red flags escalates;
-* net score <= 10 closes as a false positive;
+* net score <= 10 closes as a false positive — unless a *guard* stands: a documented cluster of
+  red flags (agents.investigation.Guard) that must be explained, not merely outweighed; the
+  case then needs human review and the decision names the guard;
 * anything between is conflicting and needs human review.
 
-Confidence is how firmly the rules place the case: escalations 50 + score/2 (critical 80 + 2
-per red flag), closes 70 + (10 - score)/2, reviews 80 when data is missing, otherwise
-55 + 5 per pair of conflicting signals; all capped at 95-97.
+Confidence is how firmly the rules place the case in its band, never a probability of abuse:
+escalations 50 + score/2 (critical 80 + 2 per red flag), closes 70 + (10 - score)/2, reviews
+80 when data is missing, 70 when a guard stopped a close, otherwise 55 + 5 per pair of
+conflicting signals; capped at 95 (97 critical, 75 conflicting). Each decision carries the
+sentence saying so (``confidence_note``) and the thresholds its score is read against.
 """
 
 from __future__ import annotations
 
 from agents.analyst import cited, stor_draft
-from agents.decision import Decision, Determination, Finding
-from agents.investigation import Case
+from agents.decision import Decision, Determination, Finding, Thresholds
+from agents.investigation import Case, Guard
 from agents.progress import StepReporter
+from agents.text import plural
 
 NAME = "offline rules v1"
 ESCALATE_AT = 50
 CLOSE_AT = 10
 MIN_RED_FLAGS = 3
+THRESHOLDS = Thresholds(close_at=CLOSE_AT, escalate_at=ESCALATE_AT, min_red_flags=MIN_RED_FLAGS)
+GUARD_CONFIDENCE = 70
+MISSING_CONFIDENCE = 80
+
+
+def guarded_review_note(guard: Guard) -> str:
+    return (f"{GUARD_CONFIDENCE}: closing was refused because guard {guard.label} stands unexplained; it is the "
+            "confidence that a human must decide, not a probability of abuse.")
 
 
 class OfflineAnalyst:
@@ -45,43 +58,63 @@ class OfflineAnalyst:
         critical = [f for f in red if f.rule in critical_ids]
         score = sum(f.weight for f in findings)
         missing = case.missing_key_evidence
-        reporter.progress(f"{len(red)} red flags, {len(mitigating)} mitigating, {len(gaps)} gaps; net {score:+d}",
-                          step=2)
+        guards = case.standing_guards(findings)
+        reporter.progress(f"{plural(len(red), 'red flag')}, {len(mitigating)} mitigating, "
+                          f"{plural(len(gaps), 'gap')}; net {score:+d}", step=2)
+        guard = None
 
         if critical:
             determination = Determination.ESCALATE
             confidence = min(97, 80 + 2 * len(red))
+            note = (f"80 + 2 per red flag (max 97): {critical[0].title.lower()} is a breach in itself, whatever the "
+                    "other factors.")
             weighing = (f"{critical[0].title} is a breach in itself and escalates regardless of the other "
                         f"factors (net score {score:+d}).")
         elif missing:
             determination = Determination.NEEDS_HUMAN_REVIEW
-            confidence = 80
+            confidence = MISSING_CONFIDENCE
+            note = (f"{MISSING_CONFIDENCE}: key evidence is missing, so the rules cannot place the case; it is the "
+                    "confidence that a human must look, not a probability of abuse.")
             weighing = (f"Key evidence could not be obtained ({', '.join(missing)}), so no determination can "
                         f"rest on the data; net score of what was found is {score:+d}.")
         elif score >= ESCALATE_AT and len(red) >= MIN_RED_FLAGS:
             determination = Determination.ESCALATE
             confidence = min(95, 50 + score // 2)
-            weighing = (f"Net score {score:+d} reaches the escalation threshold of {ESCALATE_AT} with {len(red)} "
-                        f"red flags: there are reasonable grounds to suspect "
+            note = ("50 + half the net score (max 95): how far above the escalation threshold the evidence places "
+                    "the case.")
+            weighing = (f"Net score {score:+d} reaches the escalation threshold of {ESCALATE_AT} with "
+                        f"{plural(len(red), 'red flag')}: there are reasonable grounds to suspect "
                         f"{case.specialist.suspicion.split(' (')[0].lower()}.")
+        elif score <= CLOSE_AT and guards:
+            determination, guard = Determination.NEEDS_HUMAN_REVIEW, guards[0]
+            confidence = GUARD_CONFIDENCE
+            note = guarded_review_note(guard)
+            weighing = (f"Net score {score:+d} is at or below the closing threshold of {CLOSE_AT}, but guard "
+                        f"{guard.label} stands: those red flags are outweighed, not explained, and such a case is "
+                        "never closed without a human.")
         elif score <= CLOSE_AT:
             determination = Determination.CLOSE
             confidence = min(95, 70 + (CLOSE_AT - score) // 2)
+            note = ("70 + half the margin below the closing threshold (max 95): how firmly the evidence places the "
+                    "case below it.")
             weighing = (f"Net score {score:+d} is at or below the closing threshold of {CLOSE_AT}: the activity "
                         "is explained by the mitigating factors.")
         else:
             determination = Determination.NEEDS_HUMAN_REVIEW
             confidence = min(75, 55 + 5 * min(len(red), len(mitigating)))
+            note = ("55 + 5 per pair of conflicting signals (max 75): how clearly the signals conflict; it is the "
+                    "confidence that a human must weigh the case, not a probability of abuse.")
             weighing = (f"Net score {score:+d} lies between the closing ({CLOSE_AT}) and escalation "
                         f"({ESCALATE_AT}) thresholds: the signals conflict and need an analyst's judgement.")
 
         rationale = _rationale(case, red, mitigating, gaps, weighing)
-        summary = (f"{determination.label}: {len(red)} red flag(s), {len(mitigating)} mitigating factor(s)"
-                   + (f", {len(gaps)} data gap(s)" if gaps else "") + f"; net score {score:+d}.")
+        summary = (f"{determination.label}: {plural(len(red), 'red flag')}, "
+                   f"{plural(len(mitigating), 'mitigating factor')}"
+                   + (f", {plural(len(gaps), 'data gap')}" if gaps else "") + f"; net score {score:+d}.")
         return Decision(
             alert_id=case.alert.alert_id, alert_kind=case.specialist.name, determination=determination,
             confidence=confidence, summary=summary, rationale=rationale, findings=findings, score=score,
-            analyst=NAME,
+            analyst=NAME, thresholds=THRESHOLDS, confidence_note=note, guard=guard.label if guard else None,
             disposition_reason=(_disposition(mitigating) if determination is Determination.CLOSE else None),
             stor=(stor_draft(case, red, weighing, self.reporting_firm)
                   if determination is Determination.ESCALATE else None),

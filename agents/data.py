@@ -28,7 +28,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _BATCH = 50_000
 
 
@@ -82,6 +82,7 @@ class Table:
     indexes: tuple[tuple[str, ...], ...] = ()
     optional: tuple[str, ...] = ()              # columns that may be absent from the file
     reader: str = "csv"
+    required: bool = True                       # False: a data directory may leave the file out
 
     @property
     def label(self) -> str:
@@ -108,6 +109,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("news", "market_news.txt",
           {"symbol": _text, "ts": _text, "source": _text, "headline": _text},
           cluster=("symbol", "ts"), reader="news"),
+    Table("instruments", "instruments.csv", {"symbol": _text, "issuer": _text, "sector": _text},
+          cluster=("symbol",), optional=("sector",), required=False),
     Table("account_relationships", "wash_trade/account_relationships.csv",
           {"account_id": _text, "beneficial_owner_id": _text, "beneficial_owner_name": _text,
            "relationship_type": _text, "linked_accounts": _json_list, "relationship_degree": _text},
@@ -308,7 +311,9 @@ def warm(data_dir: Path | str) -> dict[str, str]:
     """Build every table's cache before workers start; returns the tables that failed and why."""
     ds = Dataset(Path(data_dir))
     problems = {}
-    for name in TABLES:
+    for name, table in TABLES.items():
+        if not table.required and not ds.source(name).is_file():
+            continue
         try:
             ds.prepare(name)
         except (DataError, OSError) as exc:

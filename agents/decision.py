@@ -57,6 +57,16 @@ class StorDraft(BaseModel):
     )
 
 
+class Thresholds(BaseModel):
+    """The offline rules' scale: where a net score closes, needs review, or escalates."""
+
+    model_config = ConfigDict(frozen=True)
+
+    close_at: int        # net score at or below: CLOSE
+    escalate_at: int     # net score at or above, with enough red flags: ESCALATE
+    min_red_flags: int
+
+
 class Decision(BaseModel):
     alert_id: str
     alert_kind: str
@@ -70,6 +80,9 @@ class Decision(BaseModel):
     analyst: str
     analyst_note: str | None = None       # e.g. why the LLM analyst fell back
     score: int | None = None               # the offline rules' net score
+    thresholds: Thresholds | None = None   # the scale the score is read against
+    confidence_note: str | None = None     # what the confidence number means for this determination
+    guard: str | None = None               # the guard that turned a CLOSE into a review, e.g. "ID-G1 …"
 
     def of_kind(self, kind: FindingKind) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]

@@ -40,6 +40,9 @@ class Evidence(BaseModel):
     facts: dict[str, Any] = Field(default_factory=dict)
     citations: dict[str, Citation] = Field(default_factory=dict)  # keyed by the fact they support
     error: str | None = None
+    # Data the tool looked for and did not find, though it could still work: citation key -> what is
+    # missing. Each becomes a data-gap finding citing what was searched (never a red flag).
+    gaps: dict[str, str] = Field(default_factory=dict)
 
     def cite(self, key: str) -> tuple[Citation, ...]:
         citation = self.citations.get(key)

@@ -7,15 +7,27 @@ anything public before they traded; did others trade the same way. Then the anal
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from agents.alerts import InsiderDealingAlert
-from agents.evidence import Evidence
-from agents.investigation import Rule, Specialist, ToolSpec, build_graph
+from agents.evidence import Citation, Evidence
+from agents.investigation import ALERT, Guard, Rule, Specialist, ToolSpec, build_graph
+from agents.text import plural
 from agents.tools import market, news, peers, trader
 
 NAME = "insider_dealing"
-EVENT_WINDOW_DAYS = 7
-MATERIAL_GAIN = 10_000.0
+EVENT_WINDOW_DAYS = 7        # full timing weight up to here ...
+RUN_UP_DAYS = 30             # ... decaying to here (accumulation weeks before a deal is the classic pattern)
+TIMING_WEIGHT = 20
+MATERIAL_GAIN = market.MATERIAL_AMOUNT
+MATERIAL_MOVE_PCT = market.MATERIAL_MOVE_PCT
 CROWD = 3
+EXIT_SHARE = 0.75            # selling at least this share of the position the history shows is an exit
+REGULAR_TRADES = 3           # earlier trades in the instrument before its size can be "usual"
+USUAL_SIZE_RATIO = 2.0
+PLAN_TRADES = 2              # earlier same-size, same-side trades under a plan
+COOLING_OFF_DAYS = {True: 90, False: 30}  # officers and directors, others (Rule 10b5-1(c)(1)(ii)(B))
+HIGH_ANOMALY = 90
 
 
 def _days_before(alert: InsiderDealingAlert) -> int | None:
@@ -24,102 +36,237 @@ def _days_before(alert: InsiderDealingAlert) -> int | None:
     return (alert.related_event.event_date - alert.activity.trade_date).days
 
 
+def timing_weight(days: int) -> int:
+    """20 up to a week before the event, then ⌊140 / days⌋: 17 at 8 days, 10 at 14, 4 at 30."""
+    return TIMING_WEIGHT if days <= EVENT_WINDOW_DAYS else (TIMING_WEIGHT * EVENT_WINDOW_DAYS) // days
+
+
+def indicators(alert: InsiderDealingAlert) -> Evidence:
+    """The alert's own figures: the surveillance system's score and profit estimate, and the event's timing."""
+    an, ev = alert.anomaly, alert.related_event
+    facts = {"anomaly_score": an.anomaly_score, "estimated_profit": an.estimated_profit,
+             "days_before_event": _days_before(alert)}
+    citations = {}
+    if an.anomaly_score is not None:
+        citations["anomaly_score"] = Citation(source="alert", elements=("AnomalyIndicators/AnomalyScore",),
+                                              note="the surveillance system's anomaly score")
+    if an.estimated_profit is not None:
+        citations["estimated_profit"] = Citation(source="alert", elements=("AnomalyIndicators/EstimatedProfit",),
+                                                 note="the surveillance system's profit estimate")
+    if ev is not None:
+        citations["timing"] = Citation(source="alert", note="trade date and event date",
+                                       elements=("SuspiciousActivity/TradeDate", "RelatedEvent/EventDate"))
+    summary = f"Anomaly score {an.anomaly_score if an.anomaly_score is not None else 'not given'}"
+    if an.estimated_profit:
+        summary += f"; estimated profit {an.estimated_profit:,.0f}"
+    if ev is not None:
+        summary += f"; event {ev.event_date}, {plural(facts['days_before_event'], 'day')} after the trade"
+    return Evidence(tool=ALERT, title="Surveillance indicators", summary=summary + ".", facts=facts,
+                    citations=citations)
+
+
 TOOLS = (
     ToolSpec("trader_profile", "Trader profile and access",
-             lambda ds, a, r: trader.profile(ds, a.trader.trader_id, a.activity.symbol, r)),
+             lambda ds, a, r: trader.profile(ds, a.trader.trader_id, a.activity.symbol, r), ("trader_profiles",)),
     ToolSpec("trader_history", "Trading history baseline",
              lambda ds, a, r: trader.history(ds, a.trader.trader_id, a.activity.symbol, a.activity.trade_date,
-                                             a.activity.quantity, r)),
+                                             a.activity.side, a.activity.quantity, r), ("trader_history",)),
     ToolSpec("market_data", "Price and volume around the event",
              lambda ds, a, r: market.price_context(
                  ds, a.activity.symbol, a.activity.trade_date, a.activity.side, a.activity.quantity,
-                 a.activity.price, a.related_event.event_date if a.related_event else None, r)),
+                 a.activity.price, a.related_event.event_date if a.related_event else None, r), ("market_data",)),
     ToolSpec("news", "Public news before the trade",
-             lambda ds, a, r: news.timeline(ds, a.activity.symbol, a.activity.trade_date,
-                                            a.related_event.event_date if a.related_event else None, r)),
+             lambda ds, a, r: news.timeline(ds, a.activity.symbol, a.activity.trade_date, a.activity.side,
+                                            a.related_event, r), ("news",)),
     ToolSpec("peer_trades", "Peer trading in the same window",
              lambda ds, a, r: peers.activity(ds, a.trader.trader_id, a.activity.symbol, a.activity.trade_date,
-                                             a.activity.side, r)),
+                                             a.activity.side, r), ("peer_trades",)),
 )
 
 
 def _timing(f: dict, a: InsiderDealingAlert) -> str | None:
-    days = _days_before(a)
-    if days is None or not 0 <= days <= EVENT_WINDOW_DAYS:
+    days = f.get("days_before_event")
+    if days is None or not 0 <= days <= RUN_UP_DAYS:
         return None
-    return (f"Traded {days} day(s) before the {a.related_event.event_type} on {a.related_event.event_date}"
-            + (f" (close {f['reference_close']:,.2f})" if f.get("reference_is_event") else "") + ".")
+    ev = a.related_event
+    where = (f"inside the {EVENT_WINDOW_DAYS}-day window" if days <= EVENT_WINDOW_DAYS
+             else f"in the run-up: weight {timing_weight(days)} of {TIMING_WEIGHT}, decaying with distance")
+    when = f"{plural(days, 'day')} before" if days else "on the day of"
+    return f"Traded {when} the {ev.event_type} on {ev.event_date} ({where})."
 
 
 def _size(f: dict, a: InsiderDealingAlert) -> str | None:
     z, ratio = f.get("zscore"), f.get("size_ratio")
     if (z is not None and z >= 3) or (ratio is not None and ratio >= 5):
         return (f"{f['flagged_qty']:,.0f} shares is {ratio:.1f}× the trader's average of {f['avg_qty']:,.0f}"
-                + (f" (z = {z:.1f})" if z is not None else "") + f" over {f['trades']} trades.")
+                + (f" (z = {z:.1f})" if z is not None else "") + f" over {plural(f['trades'], 'trade')}.")
     return None
+
+
+def _outcome(f: dict, a: InsiderDealingAlert) -> str:
+    what = "profit" if a.activity.side == "BUY" else "loss avoided"
+    return (f"{f['move_pct']:+.1f}% from the trade price to {f['reference_close']:,.2f} on {f['reference_date']} "
+            f"({f['reference_reason']}): {what} of {f['profit_or_loss_avoided']:,.0f}")
 
 
 def _gain(f: dict, a: InsiderDealingAlert) -> str | None:
-    pnl, move = f.get("profit_or_loss_avoided"), f.get("move_pct")
-    if f.get("favourable_move") and pnl is not None and pnl >= MATERIAL_GAIN and abs(move) >= 5:
-        what = "profit" if a.activity.side == "BUY" else "loss avoided"
-        return f"Price moved {move:+.1f}% by {f['reference_date']}: {what} of {pnl:,.0f}."
+    if f.get("reference_date") and f.get("favourable_move") and f.get("material_move"):
+        return f"Price moved {_outcome(f, a)}."
     return None
+
+
+def _against(f: dict, a: InsiderDealingAlert) -> str | None:
+    if f.get("reference_date") and not f.get("favourable_move") and f.get("material_move"):
+        return f"Price moved against the position, {_outcome(f, a)} (a loss to the trader)."
+    return None
+
+
+def _exits(f: dict) -> bool:
+    return f.get("exit_share") is not None and f["exit_share"] >= EXIT_SHARE
+
+
+def _exit(f: dict, a: InsiderDealingAlert) -> str | None:
+    if not _exits(f):
+        return None
+    return (f"Sold {a.activity.quantity:,} of the {f['position_before']:,.0f} shares the history shows held "
+            f"({f['exit_share']:.0%}): an exit, not a trim.")
 
 
 def _normal_size(f: dict, a) -> str | None:
     ratio = f.get("size_ratio")
-    if ratio is not None and ratio <= 2 and not f.get("first_time_symbol"):
+    if ratio is not None and ratio <= USUAL_SIZE_RATIO and f.get("symbol_trades", 0) >= REGULAR_TRADES \
+            and not _exits(f):
         return (f"Size {ratio:.1f}× the trader's average in a symbol they trade regularly "
-                f"({f['symbol_trades']} earlier trades).")
+                f"({plural(f['symbol_trades'], 'earlier trade')} in the year).")
     return None
+
+
+def _news_silence(f: dict, a: InsiderDealingAlert) -> str | None:
+    if not f.get("news_silence"):
+        return None
+    about = f"public {f['event_nature']} news about" if f.get("event_nature") else "public news about"
+    text = (f"No {about} {a.activity.symbol}, nor any explaining a {a.activity.side}, in the "
+            f"{news.LOOKBACK_DAYS} days before the trade")
+    if f.get("set_aside"):
+        text += "; set aside: " + "; ".join(f["set_aside"][:4])
+    if f.get("first_after"):
+        text += f"; the first issuer news came after the trade: {f['first_after']}"
+    return text + "."
+
+
+def _plan(f: dict, a: InsiderDealingAlert) -> str | None:
+    """A documented pre-scheduled plan that the trade follows (Rule 10b5-1(c))."""
+    profile = f.other("trader_profile")
+    plan = profile and profile.get("plan")
+    if not plan or not plan.get("adopted") or plan.get("side") not in (None, a.activity.side):
+        return None
+    adopted, trade = date.fromisoformat(plan["adopted"]), a.activity.trade_date
+    cooling = COOLING_OFF_DAYS[bool(profile.get("officer"))]
+    if (trade - adopted).days < cooling:
+        return None
+    if a.related_event and adopted >= a.related_event.event_date - timedelta(days=RUN_UP_DAYS):
+        return None
+    under_plan = [t for t in f.get("same_size_trades", []) if t["date"] > plan["adopted"]]
+    if len(under_plan) < PLAN_TRADES:
+        return None
+    return (f"The trade follows a documented plan: “{plan['text']}”. Adopted {adopted}, "
+            f"{plural((trade - adopted).days, 'day')} before the trade (cooling-off {cooling} days)"
+            + (f" and before the event's {RUN_UP_DAYS}-day run-up" if a.related_event else "")
+            + f"; {plural(len(under_plan), 'earlier trade')} of the same side and size under it "
+            f"({', '.join(t['date'] for t in under_plan[:6])}).")
+
+
+def _index_mandate(f: dict, a: InsiderDealingAlert) -> str | None:
+    profile = f.other("trader_profile")
+    if not profile or not profile.get("index_tracking"):
+        return None
+    matching = [c for c in f.get("index_changes", []) if news.explains(c["tone"], a.activity.side)]
+    if not matching:
+        return None
+    return (f"{profile['role']} in {profile['department']} tracks an index, and the index change was public: "
+            f"{matching[0]['headline']}; an index-tracking {a.activity.side} follows it.")
+
+
+def _strongest_news(kind: str):
+    """News mitigations count once, the strongest: disclosed > reported (unconfirmed) > direction."""
+    order = ("disclosed_before", "reported_before", "direction_before")
+
+    def check(f: dict, a) -> str | None:
+        stronger = order[:order.index(kind)]
+        if f.get(kind) and not any(f.get(k) for k in stronger):
+            return "; ".join(f[kind][:3]) + "."
+        return None
+    return check
 
 
 RULES = (
     Rule("ID-R1", "red_flag", 40, "trader_profile", "Traded despite a trading ban",
-         lambda f, a: (f"Profile restricts the trader: “{f['restrictions']}” ({f['role']}, {f['department']})."
+         lambda f, a: (f"Profile restricts the trader: “{f['restriction']}” ({f['role']}, {f['department']})."
                        if f.get("no_trading_allowed") else None), cite=("profile",), critical=True),
-    Rule("ID-R2", "red_flag", 30, "trader_profile", "Instrument on the trader's restricted list",
-         lambda f, a: (f"{a.activity.symbol} is named in the trader's restrictions: “{f['restrictions']}”."
+    Rule("ID-R2", "red_flag", 30, "trader_profile", "Instrument named in the trader's restrictions",
+         lambda f, a: (f"{a.activity.symbol} is named in a restriction: “{f['restriction']}”."
                        if f.get("symbol_restricted") else None), cite=("profile",), critical=True),
     Rule("ID-R3", "red_flag", 15, "trader_profile", "Access to inside information",
          lambda f, a: (f"{f['role']} in {f['department']} with {f['access_level']} access level."
                        if f.get("inside_information_access") else None), cite=("profile",)),
-    Rule("ID-R4", "red_flag", 20, "market_data", "Traded shortly before the price-sensitive event", _timing,
-         cite=("reference",)),
-    Rule("ID-R5", "red_flag", 10, "news", "Nothing price-sensitive was public before the trade",
-         lambda f, a: ("No price-sensitive news in the 14 days before the trade"
-                       + (f"; the first came after it: {f['first_material_after']}" if f.get("first_material_after")
-                          else "") + "." if f.get("news_silence") else None), cite=("window",)),
+    Rule("ID-R4", "red_flag", TIMING_WEIGHT, ALERT, "Traded in the run-up to the price-sensitive event", _timing,
+         cite=("timing",), weigh=lambda f, a: timing_weight(f["days_before_event"])),
+    Rule("ID-R5", "red_flag", 10, "news", "Nothing about the matter was public before the trade", _news_silence,
+         cite=("window",)),
     Rule("ID-R6", "red_flag", 15, "trader_history", "Trade size far outside the trader's baseline", _size,
          cite=("baseline",)),
     Rule("ID-R7", "red_flag", 10, "trader_history", "First trade in this instrument",
-         lambda f, a: (f"No trade in {a.activity.symbol} among {f['trades']} trades in the past year."
+         lambda f, a: (f"No trade in {a.activity.symbol} among {plural(f['trades'], 'trade')} in the past year."
                        if f.get("first_time_symbol") else None), cite=("baseline",)),
     Rule("ID-R8", "red_flag", 5, "trader_history", "First trade in this sector",
          lambda f, a: (f"Sector {f['symbol_sector']} is new; the trader's sectors were "
                        f"{', '.join(f['sectors'])}." if f.get("first_time_sector") else None), cite=("baseline",)),
     Rule("ID-R9", "red_flag", 15, "market_data", "Material profit or loss avoided", _gain,
-         cite=("trade_day", "reference")),
+         cite=("trade_day", "reference", "reaction")),
     Rule("ID-R10", "red_flag", 5, "peer_trades", "No one else traded this way",
-         lambda f, a: (f"No other trader {a.activity.side.lower()}ing {a.activity.symbol} within ±3 days."
-                       if f.get("peers_same_side") == 0 else None), cite=("window",)),
-    Rule("ID-M1", "mitigating", -30, "news", "Price-sensitive news was public before the trade",
-         lambda f, a: ("; ".join(f["material_before_trade"][:3]) + "."
-                       if f.get("material_before_trade") else None), cite=("material_before",)),
+         lambda f, a: (f"No other trader {a.activity.side.lower()}ing {a.activity.symbol} within ±3 days, in a "
+                       "symbol the peer file covers." if f.get("peers_same_side") == 0 and f.get("coverage")
+                       else None), cite=("window",)),
+    Rule("ID-R11", "red_flag", 15, "trader_history", "Sold out of the position", _exit, cite=("position",)),
+    Rule("ID-R12", "red_flag", 10, ALERT, "Material profit estimated by the surveillance system",
+         lambda f, a: (f"The alert estimates a profit of {f['estimated_profit']:,.0f}; the market data could not "
+                       "measure the outcome, so the system's figure is the only one."
+                       if (f.get("estimated_profit") or 0) >= MATERIAL_GAIN
+                       and not (f.other("market_data") or {}).get("reference_date") else None),
+         cite=("estimated_profit",)),
+    Rule("ID-R13", "red_flag", 5, ALERT, "Highly anomalous for the surveillance system",
+         lambda f, a: (f"Anomaly score {f['anomaly_score']:.0f} (≥ {HIGH_ANOMALY})."
+                       if (f.get("anomaly_score") or 0) >= HIGH_ANOMALY else None), cite=("anomaly_score",)),
+    Rule("ID-M1", "mitigating", -30, "news", "News of the event's nature was public before the trade",
+         _strongest_news("disclosed_before"), cite=("disclosed",)),
     Rule("ID-M2", "mitigating", -15, "peer_trades", "Many peers traded the same way",
-         lambda f, a: (f"{f['peers_same_side']} other traders {a.activity.side.lower()}ing within ±3 days "
+         lambda f, a: (f"{plural(f['peers_same_side'], 'other trader')} {a.activity.side.lower()}ing within ±3 days "
                        f"({f['same_side_qty']:,.0f} shares)." if f.get("peers_same_side", 0) >= CROWD else None),
          cite=("same_side",)),
     Rule("ID-M3", "mitigating", -15, "trader_history", "Trade in line with the trader's usual activity",
          _normal_size, cite=("baseline", "symbol")),
-    Rule("ID-M4", "mitigating", -20, "market_data", "The trade did not benefit from the event",
-         lambda f, a: (f"Price moved {f['move_pct']:+.1f}% against the position by {f['reference_date']}."
-                       if f.get("reference_date") and not f.get("favourable_move") else None),
-         cite=("reference",)),
+    Rule("ID-M4", "mitigating", -20, "market_data", "The event went materially against the trade", _against,
+         cite=("reference", "reaction")),
     Rule("ID-M5", "mitigating", -5, "market_data", "Market-wide volatility was high",
          lambda f, a: (f"VIX was {f['vix']:.1f} on the trade date." if f.get("high_vix") else None),
          cite=("trade_day",)),
+    Rule("ID-M6", "mitigating", -15, "news", "Public news explained the trade's direction",
+         _strongest_news("direction_before"), cite=("direction",)),
+    Rule("ID-M7", "mitigating", -20, "news", "The matter had been reported, unconfirmed",
+         _strongest_news("reported_before"), cite=("reported",)),
+    Rule("ID-M8", "mitigating", -50, "trader_history", "The trade follows a documented trading plan", _plan,
+         cite=("trader_profile:profile", "same_size")),
+    Rule("ID-M9", "mitigating", -30, "news", "Index-tracking trade on an announced index change", _index_mandate,
+         cite=("index_changes", "trader_profile:profile")),
+)
+
+GUARDS = (
+    Guard("ID-G1", "traded in the event's run-up with nothing public and a material gain or loss avoided",
+          requires=("ID-R4", "ID-R5", "ID-R9"), explained_by=("ID-M8", "ID-M9")),
+    Guard("ID-G2", "sold out of a position in the event's run-up and avoided a material loss",
+          requires=("ID-R11", "ID-R4", "ID-R9"), explained_by=("ID-M1", "ID-M8", "ID-M9")),
+    Guard("ID-G3", "traded despite a trading ban", requires=("ID-R1",)),
+    Guard("ID-G4", "traded an instrument named in the trader's restrictions", requires=("ID-R2",)),
 )
 
 
@@ -135,7 +282,7 @@ def describe(alert: InsiderDealingAlert, evidence: dict[str, Evidence]) -> str:
     days = _days_before(alert)
     if alert.related_event:
         ev = alert.related_event
-        when = f"{days} day(s) before" if days is not None and days >= 0 else "after"
+        when = f"{plural(days, 'day')} before" if days is not None and days >= 0 else "after"
         text += f", {when} the {ev.event_type} on {ev.event_date}"
         if ev.description:
             text += f" ({ev.description})"
@@ -164,5 +311,6 @@ SPECIALIST = Specialist(
     describe=describe, stor_fields=stor_fields,
     suspicion="Insider dealing / unlawful disclosure (MAR Art. 8, 14; SEC Rule 10b-5)",
     regulations=("EU MAR Art. 8, 14, 16", "Delegated Reg. (EU) 2016/522 Annex II", "SEC Rule 10b-5"),
+    guards=GUARDS, alert_indicators=indicators,
 )
 GRAPH = build_graph(SPECIALIST)

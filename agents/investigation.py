@@ -1,9 +1,15 @@
 """What every specialist agent is made of, and the LangGraph graph built from it.
 
 A specialist declares, in its own module, the ordered tools it runs (each a timeline step),
-the offline rules that weigh their evidence, the tools without which no determination can be
-made, and how to describe the case in prose and in a STOR. :func:`build_graph` turns that
-declaration into a graph: one node per tool, in order, then the analyst node.
+the offline rules that weigh their evidence, the guards that keep a strong cluster of red
+flags from being closed, the tools without which no determination can be made, and how to
+describe the case in prose and in a STOR. :func:`build_graph` turns that declaration into a
+graph: one node per tool, in order, then the analyst node.
+
+Besides the tools' evidence a case carries the alert's own indicators (the surveillance
+system's anomaly score, estimated profit, volume figures) as evidence of tool ``alert``, cited
+as alert elements: evidence from the system that raised the alert, never from its free-text
+notes.
 """
 
 from __future__ import annotations
@@ -16,9 +22,9 @@ from typing import Annotated, Any, TypedDict
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
-from agents.data import Dataset
+from agents.data import TABLES, Dataset
 from agents.decision import Decision, Finding, FindingKind
-from agents.evidence import Evidence
+from agents.evidence import Citation, Evidence
 from agents.progress import step
 
 log = logging.getLogger(__name__)
@@ -36,25 +42,70 @@ class InvestigationState(TypedDict, total=False):
     route: str
 
 
+ALERT = "alert"  # the evidence name of the alert's own indicators
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     name: str
     title: str
     run: Callable  # (dataset, alert, reporter) -> Evidence
+    sources: tuple[str, ...] = ()  # the data tables it reads (agents.data.TABLES), cited when it fails
+
+
+class Facts(dict):
+    """A rule's view of the evidence: its own tool's facts, and another tool's through :meth:`other`."""
+
+    def __init__(self, own: dict, evidence: dict[str, Evidence]):
+        super().__init__(own)
+        self._evidence = evidence
+
+    def other(self, tool: str) -> dict | None:
+        """The facts of ``tool``, or None when it failed or did not run."""
+        ev = self._evidence.get(tool)
+        return ev.facts if ev is not None and ev.ok else None
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One documented test of the evidence. ``check`` returns the finding's detail when it fires."""
+    """One documented test of the evidence. ``check`` returns the finding's detail when it fires.
+
+    ``weight`` is the rule's full weight; ``weigh`` gives a smaller one where the README says the
+    weight depends on the evidence (e.g. decays with distance). ``cite`` names citation keys of
+    the rule's tool, or ``tool:key`` of another tool.
+    """
 
     id: str
     kind: FindingKind
     weight: int
     tool: str
     title: str
-    check: Callable[[dict, Any], str | None]
+    check: Callable[[Facts, Any], str | None]
     cite: tuple[str, ...] = ()
     critical: bool = False  # fires ESCALATE on its own (e.g. trading against an outright ban)
+    weigh: Callable[[Facts, Any], int] | None = None
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A strong cluster of red flags: while it stands, no analyst may close the case.
+
+    It stands when every rule in ``requires`` fired and none of ``explained_by`` did (a
+    mitigating factor that explains the cluster, e.g. a documented trading plan, rather than
+    merely outweighing it).
+    """
+
+    id: str
+    title: str
+    requires: tuple[str, ...]
+    explained_by: tuple[str, ...] = ()
+
+    def stands(self, fired: set[str]) -> bool:
+        return set(self.requires) <= fired and not fired & set(self.explained_by)
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} {self.title}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +119,8 @@ class Specialist:
     stor_fields: Callable[[Any, dict[str, Evidence]], dict]
     suspicion: str
     regulations: tuple[str, ...] = ()
+    guards: tuple[Guard, ...] = ()
+    alert_indicators: Callable[[Any], Evidence] | None = None  # the alert's own indicators as evidence
     extra: dict = field(default_factory=dict)
 
     def step_id(self, tool: str) -> str:
@@ -82,32 +135,65 @@ class Case:
     specialist: Specialist
     evidence: dict[str, Evidence]
 
+    @property
+    def all_evidence(self) -> dict[str, Evidence]:
+        """The tools' evidence and, under ``alert``, the alert's own indicators."""
+        if self.specialist.alert_indicators is None:
+            return self.evidence
+        return {**self.evidence, ALERT: self.specialist.alert_indicators(self.alert)}
+
     def findings_from_rules(self) -> list[Finding]:
-        """Apply the specialist's rules to the evidence; gaps become data-gap findings."""
+        """Apply the specialist's rules to the evidence; gaps become data-gap findings citing what was searched."""
+        evidence = self.all_evidence
         findings: list[Finding] = []
         for tool in self.specialist.tools:
-            ev = self.evidence.get(tool.name)
-            if ev is None or not ev.ok:
-                findings.append(Finding(
-                    kind="data_gap", title=f"{tool.title} not available", tool=tool.name,
-                    detail=(ev.error or ev.summary) if ev else "the step did not run",
-                    weight=0, rule="GAP"))
+            findings += _gaps(tool, evidence.get(tool.name))
         for rule in self.specialist.rules:
-            ev = self.evidence.get(rule.tool)
+            ev = evidence.get(rule.tool)
             if ev is None or not ev.ok:
                 continue
-            detail = rule.check(ev.facts, self.alert)
+            facts = Facts(ev.facts, evidence)
+            detail = rule.check(facts, self.alert)
             if detail:
-                citations = tuple(c for key in rule.cite for c in ev.cite(key))
+                weight = rule.weigh(facts, self.alert) if rule.weigh else rule.weight
                 findings.append(Finding(kind=rule.kind, title=rule.title, detail=detail, tool=rule.tool,
-                                        citations=citations, weight=rule.weight, rule=rule.id))
+                                        citations=_citations(rule, evidence), weight=weight, rule=rule.id))
         return findings
+
+    def standing_guards(self, findings: list[Finding]) -> list[Guard]:
+        """The guards whose cluster of red flags stands, unexplained, in these findings."""
+        fired = {f.rule for f in findings if f.rule}
+        return [g for g in self.specialist.guards if g.stands(fired)]
 
     @property
     def missing_key_evidence(self) -> list[str]:
         return [t.title for t in self.specialist.tools
                 if t.name in self.specialist.key_tools
                 and not (self.evidence.get(t.name) and self.evidence[t.name].ok)]
+
+
+def _citations(rule: Rule, evidence: dict[str, Evidence]) -> tuple[Citation, ...]:
+    found = []
+    for key in rule.cite:
+        tool, _, name = key.rpartition(":")
+        ev = evidence.get(tool or rule.tool)
+        if ev is not None:
+            found += ev.cite(name)
+    return tuple(found)
+
+
+def _gaps(tool: ToolSpec, ev: Evidence | None) -> list[Finding]:
+    """Data-gap findings for one tool: it failed or found nothing, or it worked around missing data."""
+    if ev is None or not ev.ok:
+        reason = (ev.error or ev.summary) if ev else "the step did not run"
+        cited = ev.cite("searched") if ev else ()
+        if not cited:  # the tool could not even search: cite the files it needed
+            cited = tuple(Citation(source=TABLES[t].path, note=f"could not be searched: {reason}")
+                          for t in tool.sources)
+        return [Finding(kind="data_gap", title=f"{tool.title} not available", tool=tool.name, detail=reason,
+                        citations=cited, weight=0, rule="GAP")]
+    return [Finding(kind="data_gap", title=f"Gap in {tool.title.lower()}", tool=tool.name, detail=what,
+                    citations=ev.cite(key), weight=0, rule="GAP") for key, what in ev.gaps.items()]
 
 
 def _settings(config: RunnableConfig) -> dict:

@@ -10,24 +10,38 @@ layers were against the day's volume.
 from __future__ import annotations
 
 from agents.alerts import SpoofingAlert
-from agents.evidence import Evidence
-from agents.investigation import Rule, Specialist, ToolSpec, build_graph
+from agents.evidence import Citation, Evidence
+from agents.investigation import ALERT, Guard, Rule, Specialist, ToolSpec, build_graph
+from agents.text import plural
 from agents.tools import market, orders, trader
 
 NAME = "spoofing"
 FAST_LIFETIME_S = 10.0
 SLOW_LIFETIME_S = 60.0
+HIGH_ANOMALY = 90
+
+
+def indicators(alert: SpoofingAlert) -> Evidence:
+    """The alert's own figure: the surveillance system's anomaly score."""
+    score = alert.metadata.anomaly_score
+    citations = ({"anomaly_score": Citation(source="alert", elements=("AlertMetadata/AnomalyScore",),
+                                            note="the surveillance system's anomaly score")}
+                 if score is not None else {})
+    return Evidence(tool=ALERT, title="Surveillance indicators", facts={"anomaly_score": score}, citations=citations,
+                    summary=f"Anomaly score {score if score is not None else 'not given'}.")
+
 
 TOOLS = (
     ToolSpec("trader_profile", "Trader profile and role",
-             lambda ds, a, r: trader.profile(ds, a.trader.trader_id, a.symbol, r)),
+             lambda ds, a, r: trader.profile(ds, a.trader.trader_id, a.symbol, r), ("trader_profiles",)),
     ToolSpec("order_episode", "Order book episode",
              lambda ds, a, r: orders.episode(a, r)),
     ToolSpec("order_history", "Cancellation habits over the past month",
-             lambda ds, a, r: orders.habits(ds, a.trader.trader_id, a.trade_date, r)),
+             lambda ds, a, r: orders.habits(ds, a.trader.trader_id, a.trade_date, r), ("order_history",)),
     ToolSpec("volume_impact", "Layers against the day's volume",
              lambda ds, a, r: market.volume_share(ds, a.symbol, a.trade_date,
-                                                  orders.episode_facts(a)[0]["layered_quantity"], r)),
+                                                  orders.episode_facts(a)[0]["layered_quantity"], r),
+             ("market_data",)),
 )
 
 
@@ -48,8 +62,9 @@ RULES = (
                        and f["median_layer_lifetime_s"] < FAST_LIFETIME_S
                        and (f.get("layer_to_execution_ratio") or 0) >= 3 else None), cite=("orders",)),
     Rule("SP-R3", "red_flag", 25, "order_episode", "Executed on the other side while the layers rested",
-         lambda f, a: (f"{f['executions_while_resting']} execution(s), {f['opposite_executed_quantity']:,} shares, "
-                       "filled on the opposite side while the layers were in the book."
+         lambda f, a: (f"{plural(f['executions_while_resting'], 'execution')}, "
+                       f"{plural(f['opposite_executed_quantity'], 'share')}, filled on the opposite side while the "
+                       "layers were in the book."
                        if f.get("executions_while_resting") else None), cite=("orders",)),
     Rule("SP-R4", "red_flag", 10, "order_episode", "Almost everything placed was cancelled",
          lambda f, a: (f"{f['cancel_ratio_pct']}% of the quantity placed in the episode was cancelled."
@@ -70,6 +85,22 @@ RULES = (
     Rule("SP-M3", "mitigating", -15, "order_episode", "No execution on the other side",
          lambda f, a: ("Nothing was executed on the opposite side during the episode."
                        if f.get("layers") and not f.get("opposite_executed_quantity") else None), cite=("orders",)),
+    Rule("SP-R8", "red_flag", 5, ALERT, "Highly anomalous for the surveillance system",
+         lambda f, a: (f"Anomaly score {f['anomaly_score']:.0f} (≥ {HIGH_ANOMALY})."
+                       if (f.get("anomaly_score") or 0) >= HIGH_ANOMALY else None), cite=("anomaly_score",)),
+    Rule("SP-M5", "mitigating", -30, "order_episode", "Two-sided quoting, filled on both sides",
+         lambda f, a: (f"Orders on both sides ({f['placed_by_side']['BUY']:,} bid, {f['placed_by_side']['SELL']:,} "
+                       f"offered) and fills on both ({f['filled_by_side']['BUY']:,} bought, "
+                       f"{f['filled_by_side']['SELL']:,} sold): quoting, not layering one side."
+                       if f.get("balanced_two_sided") and f.get("fills_both_sides") else None), cite=("orders",)),
+    Rule("SP-M6", "mitigating", -25, "order_episode", "Agency execution working one side",
+         lambda f, a: (f"{(f.other('trader_profile') or {}).get('role')} in "
+                       f"{(f.other('trader_profile') or {}).get('department')}: every order of the episode is a "
+                       f"{f['layer_side'] or 'one-sided'} order and nothing was executed on the other side — an "
+                       "execution algorithm re-pricing child orders."
+                       if f.get("one_sided") and not f.get("opposite_executed_quantity")
+                       and (f.other("trader_profile") or {}).get("agency_execution") else None),
+         cite=("orders", "trader_profile:profile")),
     Rule("SP-M4", "mitigating", -10, "order_history", "Cancellation rate normal for this trader",
          lambda f, a: (f"Baseline cancel ratio {f['cancel_ratio_pct']}% (order-to-trade "
                        f"{f['order_to_trade_ratio']})." if (f.get("cancel_ratio_pct") or 0) >= 80 else None),
@@ -77,10 +108,16 @@ RULES = (
 )
 
 
+GUARDS = (
+    Guard("SP-G1", "layers cancelled while the other side executed", requires=("SP-R1", "SP-R3"),
+          explained_by=("SP-M5",)),
+)
+
+
 def describe(alert: SpoofingAlert, evidence: dict[str, Evidence]) -> str:
     who = alert.trader
     first, last = alert.orders[0].timestamp, alert.orders[-1].timestamp
-    return (f"{who.name or who.trader_id} ({who.trader_id}) sent {len(alert.orders)} order events in "
+    return (f"{who.name or who.trader_id} ({who.trader_id}) sent {plural(len(alert.orders), 'order event')} in "
             f"{alert.symbol} on {alert.trade_date} between {first.time()} and {last.time()}.")
 
 
@@ -102,5 +139,6 @@ SPECIALIST = Specialist(
     suspicion="Market manipulation: spoofing / layering (MAR Art. 12(1)(a), Annex I A(f))",
     regulations=("EU MAR Art. 12, Annex I A(f)", "Delegated Reg. (EU) 2016/522 Annex II", "FINRA Rule 5210 .02",
                  "CEA §4c(a)(5)(C)"),
+    guards=GUARDS, alert_indicators=indicators,
 )
 GRAPH = build_graph(SPECIALIST)

@@ -8,31 +8,80 @@ Market-making and hedge books of one firm are recognised exemptions.
 
 from __future__ import annotations
 
+import re
+
 from agents.alerts import WashTradeAlert
-from agents.evidence import Evidence
-from agents.investigation import Rule, Specialist, ToolSpec, build_graph
+from agents.evidence import Citation, Evidence
+from agents.investigation import ALERT, Guard, Rule, Specialist, ToolSpec, build_graph
 from agents.tools import accounts, market
 
 NAME = "wash_trade"
 REPEAT_DAYS = 3
 VOLUME_SHARE_PCT = 5.0
+HIGH_ANOMALY = 90
+
+
+def _flagged_volume(alert: WashTradeAlert) -> int:
+    """The flagged volume: the larger side's quantity (each share traded is bought once and sold once)."""
+    return max(sum(t.quantity for t in alert.trades if t.side == side) for side in ("BUY", "SELL"))
+
+
+def indicators(alert: WashTradeAlert) -> Evidence:
+    """The alert's own figures: anomaly score, and the day's volume as the surveillance system saw it."""
+    ind, meta = alert.indicators, alert.metadata
+    stated = re.fullmatch(r"\s*([0-9.]+)\s*%?\s*", ind.volume_impact or "")
+    share = (float(stated.group(1)) if stated else
+             _flagged_volume(alert) / ind.daily_volume * 100 if ind.daily_volume else None)
+    facts = {"anomaly_score": meta.anomaly_score, "daily_volume": ind.daily_volume,
+             "volume_share_pct": round(share, 2) if share is not None else None,
+             "flagged_volume": _flagged_volume(alert)}
+    citations = {}
+    if meta.anomaly_score is not None:
+        citations["anomaly_score"] = Citation(source="alert", elements=("AlertMetadata/AnomalyScore",),
+                                              note="the surveillance system's anomaly score")
+    elements = tuple(e for e, v in (("WashTradeIndicators/DailyVolume", ind.daily_volume),
+                                    ("WashTradeIndicators/VolumeImpact", ind.volume_impact)) if v is not None)
+    if elements:
+        citations["volume"] = Citation(source="alert", elements=elements,
+                                       note="the day's volume and flagged share as the surveillance system saw them")
+    summary = f"Anomaly score {meta.anomaly_score if meta.anomaly_score is not None else 'not given'}"
+    if share is not None:
+        summary += f"; flagged trades {share:.1f}% of the day's volume by the alert's figures"
+    return Evidence(tool=ALERT, title="Surveillance indicators", summary=summary + ".", facts=facts,
+                    citations=citations)
+
 
 TOOLS = (
     ToolSpec("account_relationships", "Beneficial owners and linked accounts",
-             lambda ds, a, r: accounts.relationships(ds, a.accounts, r)),
+             lambda ds, a, r: accounts.relationships(ds, a.accounts, r), ("account_relationships",)),
     ToolSpec("trade_pattern", "Offsetting trades and timing",
              lambda ds, a, r: accounts.trade_pattern(a, r)),
     ToolSpec("related_accounts_history", "Repetition across the past month",
-             lambda ds, a, r: accounts.related_history(ds, a.accounts, a.symbol, a.trades[0].trade_date, r)),
+             lambda ds, a, r: accounts.related_history(ds, a.accounts, a.symbol, a.trades[0].trade_date, r),
+             ("related_accounts_history",)),
     ToolSpec("volume_impact", "Share of the day's volume",
-             lambda ds, a, r: market.volume_share(ds, a.symbol, a.trades[0].trade_date,
-                                                  max(sum(t.quantity for t in a.trades if t.side == s)
-                                                      for s in ("BUY", "SELL")), r)),
+             lambda ds, a, r: market.volume_share(ds, a.symbol, a.trades[0].trade_date, _flagged_volume(a), r),
+             ("market_data",)),
 )
 
 
 def _seconds(f: dict) -> float | None:
     return f.get("min_seconds_apart")
+
+
+def _fund_cross(f: dict, a: WashTradeAlert) -> str | None:
+    """Separately owned funds crossing at the day's market price (SEC Rule 17a-7; UCITS cross-trade policies)."""
+    if not f.get("all_funds") or f.get("same_beneficial_owner") or f.get("linked_pairs") or f.get("missing_accounts"):
+        return None
+    day = f.other("volume_impact")
+    if not day or not all(day["low"] <= t.price <= day["high"] for t in a.trades):
+        return None
+    return ("Funds with different beneficial owners ("
+            + "; ".join(f"{acc}: {owner}" for acc, owner in f["owners"].items())
+            + (f"; linked only by their manager: {', '.join(f['management_links'])}" if f.get("management_links")
+               else "")
+            + f") crossed within the day's range of {day['low']:,.2f}–{day['high']:,.2f}: beneficial ownership "
+            "changed, at the market price.")
 
 
 RULES = (
@@ -71,6 +120,7 @@ RULES = (
     Rule("WT-M2", "mitigating", -30, "account_relationships", "Unrelated owners, no links",
          lambda f, a: ("; ".join(f"{acc}: {owner}" for acc, owner in f["owners"].items()) + "."
                        if f.get("owners") and not f.get("same_beneficial_owner") and not f.get("linked_pairs")
+                       and not f.get("management_links")
                        and not f.get("missing_accounts") else None), cite=("owners",)),
     Rule("WT-M3", "mitigating", -10, "trade_pattern", "Legs far apart in time",
          lambda f, a: (f"The legs were {_seconds(f) / 60:.0f} minutes apart."
@@ -78,9 +128,23 @@ RULES = (
     Rule("WT-M4", "mitigating", -10, "related_accounts_history", "No earlier pattern",
          lambda f, a: (f"No other offsetting pairs between these accounts since {f['window_start']}."
                        if f.get("days_with_pairs", 0) <= 1 else None), cite=("window",)),
+    Rule("WT-R9", "red_flag", 10, ALERT, "Material share of the day's volume (the alert's figures)",
+         lambda f, a: (f"By the alert's own figures the flagged trades were {f['volume_share_pct']:.1f}% of the "
+                       f"day's volume; the market data has no row for the day to check it."
+                       if (f.get("volume_share_pct") or 0) >= VOLUME_SHARE_PCT and f.other("volume_impact") is None
+                       else None), cite=("volume",)),
+    Rule("WT-R10", "red_flag", 5, ALERT, "Highly anomalous for the surveillance system",
+         lambda f, a: (f"Anomaly score {f['anomaly_score']:.0f} (≥ {HIGH_ANOMALY})."
+                       if (f.get("anomaly_score") or 0) >= HIGH_ANOMALY else None), cite=("anomaly_score",)),
     Rule("WT-M5", "mitigating", -5, "trade_pattern", "Legs at different prices",
          lambda f, a: "The buy and sell legs were priced differently." if f.get("offsetting") and not
          f.get("same_price") else None, cite=("trades",)),
+    Rule("WT-M6", "mitigating", -30, "account_relationships", "Cross between separately owned funds at the market "
+         "price", _fund_cross, cite=("owners", "volume_impact:day")),
+)
+
+GUARDS = (
+    Guard("WT-G1", "same beneficial owner on both sides", requires=("WT-R1",)),
 )
 
 
@@ -111,5 +175,6 @@ SPECIALIST = Specialist(
     describe=describe, stor_fields=stor_fields,
     suspicion="Market manipulation: wash trades giving false or misleading signals (MAR Art. 12(1)(a))",
     regulations=("EU MAR Art. 12(1)(a), Annex I A", "FINRA Rule 6140(b)", "Exchange Act §9(a)(1)"),
+    guards=GUARDS, alert_indicators=indicators,
 )
 GRAPH = build_graph(SPECIALIST)

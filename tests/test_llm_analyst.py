@@ -97,9 +97,24 @@ def test_unwatched_the_same_reply_comes_from_one_plain_request(fake, analyst):
 
 def test_the_model_may_disagree_with_the_rules_and_close(fake, analyst):
     fake.push(Decide(determination="CLOSE", confidence=64))
-    _alert, _events, decision = run(analyst)
-    assert decision.determination == "CLOSE" and decision.stor is None
+    _alert, _events, decision = run(analyst, "spoofing_ambiguous_krnl.xml")  # the rules say review; no guard stands
+    assert decision.determination == "CLOSE" and decision.stor is None and decision.guard is None
     assert decision.disposition_reason.startswith("False positive")
+    assert "- SP-G1 layers cancelled while the other side executed (requires SP-R1, SP-R3; explained by SP-M5): " \
+        "does not stand" in fake.requests[-1]["messages"][-1]["content"]
+
+
+def test_a_close_is_refused_while_a_guard_stands(fake, analyst):
+    """Timing + nothing public + a material gain: the model's CLOSE goes to a human, naming the guard."""
+    fake.push(Decide(determination="CLOSE", confidence=88))
+    _alert, _events, decision = run(analyst)  # ACME: two days before the takeover, nothing public, 699k profit
+    assert decision.determination == "NEEDS_HUMAN_REVIEW"
+    assert decision.guard.startswith("ID-G1 ") and decision.analyst == MODEL
+    assert decision.disposition_reason is None and decision.stor is None
+    assert f"guard {decision.guard} stands" in decision.analyst_note
+    assert "ID-G1" in decision.confidence_note and decision.confidence == 70
+    prompt = fake.requests[-1]["messages"][-1]["content"]
+    assert "# Guards (a CLOSE is refused while one stands)" in prompt and "STANDS" in prompt
 
 
 def test_rate_limit_is_retried_then_succeeds(fake, analyst):
@@ -150,7 +165,7 @@ def test_citations_to_nonexistent_evidence_are_dropped_and_noted(fake, analyst):
     fake.push(Decide(extra_citations=["news:made_up"]))
     _alert, _events, decision = run(analyst)
     assert decision.determination == "ESCALATE"
-    assert decision.analyst_note.startswith("1 citation(s) named evidence that does not exist")
+    assert decision.analyst_note.startswith("1 citation named evidence that does not exist and was dropped")
     assert all(c.source != "news" or c.lines for f in decision.findings for c in f.citations)
 
 

@@ -1,5 +1,12 @@
 """Account tools for wash trades: who owns the accounts, how the flagged trades line up, and
-whether the same accounts have traded against each other before."""
+whether the same accounts have traded against each other before.
+
+A wash trade is a trade with no change of beneficial ownership (MAR Annex I A(a)-(c); FINRA
+6140(b)). Two kinds of link between accounts are told apart by ``relationship_degree``: links
+of ownership or household (spouse, nominee, common control …), and management links between
+separately owned funds of one manager (``same_manager``, ``common_manager``, ``sibling_fund``),
+whose crosses change beneficial ownership.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +19,21 @@ from agents.alerts import WashTradeAlert
 from agents.data import TABLES, Dataset
 from agents.evidence import Citation, Evidence
 from agents.progress import StepReporter
+from agents.text import noun, plural
 
 HISTORY_DAYS = 30
 PAIR_WINDOW_SECONDS = 300
 # Books whose self-matching is routinely exempt (market making, one firm's hedging book).
 EXEMPT_TYPES = {"market_maker", "market making", "hedge_book", "hedging", "liquidity_provider"}
+# Collective investment accounts: each fund's investors are its beneficial owners.
+FUND_TYPES = {"fund", "investment_fund", "mutual_fund", "pension_fund", "ucits", "etf"}
+MANAGEMENT_DEGREES = {"same_manager", "common_manager", "sibling_fund"}
 
 
 def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> Evidence:
     """Beneficial owners of the accounts on both sides and the links between them."""
     source = TABLES["account_relationships"].path
-    reporter.progress(f"Looking up owners of {len(accounts)} accounts", total=2)
+    reporter.progress(f"Looking up owners of {plural(len(accounts), 'account')}", total=2)
     placeholders = ",".join("?" * len(accounts))
     rows = ds.query("account_relationships",
                     f"SELECT * FROM rows WHERE account_id IN ({placeholders}) ORDER BY line",  # noqa: S608
@@ -30,12 +41,13 @@ def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> E
     by_account = {r["account_id"]: r for r in rows}
     missing = [a for a in accounts if a not in by_account]
     owners = {a: by_account[a]["beneficial_owner_id"] for a in by_account}
-    links = set()
+    links, management_links = set(), set()
     for a, b in combinations(by_account, 2):
         linked_a = set(json.loads(by_account[a]["linked_accounts"]))
         linked_b = set(json.loads(by_account[b]["linked_accounts"]))
         if b in linked_a or a in linked_b:
-            links.add((a, b))
+            degrees = {(by_account[x]["relationship_degree"] or "").strip().casefold() for x in (a, b)}
+            (management_links if degrees <= MANAGEMENT_DEGREES else links).add((a, b))
     shared_owner = len(set(owners.values())) < len(owners)
     types = {a: (by_account[a]["relationship_type"] or "").strip() for a in by_account}
     exempt = bool(by_account) and all(t.casefold() in EXEMPT_TYPES for t in types.values()) and shared_owner
@@ -44,7 +56,9 @@ def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> E
         "accounts": accounts, "missing_accounts": missing,
         "owners": {a: f"{by_account[a]['beneficial_owner_name']} ({owners[a]})" for a in by_account},
         "same_beneficial_owner": shared_owner, "linked_pairs": sorted(f"{a}↔{b}" for a, b in links),
+        "management_links": sorted(f"{a}↔{b}" for a, b in management_links),
         "relationship_types": types, "exempt_book": exempt,
+        "all_funds": bool(by_account) and all(t.casefold() in FUND_TYPES for t in types.values()),
         "degrees": {a: by_account[a]["relationship_degree"] for a in by_account},
     }
     citations = {}
@@ -56,12 +70,18 @@ def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> E
         summary = f"Same beneficial owner on both sides: {', '.join(sorted(names))}"
     elif links:
         summary = f"Different owners but linked accounts: {', '.join(facts['linked_pairs'])}"
+    elif management_links:
+        summary = f"Different owners; the accounts share only a manager: {', '.join(facts['management_links'])}"
     else:
         summary = "Different beneficial owners and no links between the accounts"
     if exempt:
         summary += f" — all accounts are exempt books ({', '.join(sorted(set(types.values())))})"
     if missing:
         summary += f"; not in {source}: {', '.join(missing)}"
+    if missing:
+        citations["searched"] = Citation(source=source, lines=tuple(r["line"] for r in rows),
+                                         note=f"account_id in {', '.join(accounts)}: none found for "
+                                              f"{', '.join(missing)}")
     return Evidence(tool="account_relationships", title="Account relationships", summary=summary + ".",
                     facts=facts, citations=citations, ok=not missing,
                     error=f"accounts not in {source}: {', '.join(missing)}" if missing else None)
@@ -69,7 +89,7 @@ def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> E
 
 def trade_pattern(alert: WashTradeAlert, reporter: StepReporter) -> Evidence:
     """Whether the flagged trades offset each other: sides, quantities, prices and timing."""
-    reporter.progress(f"Pairing {len(alert.trades)} flagged trades", total=1)
+    reporter.progress(f"Pairing {plural(len(alert.trades), 'flagged trade')}", total=1)
     buys = [t for t in alert.trades if t.side == "BUY"]
     sells = [t for t in alert.trades if t.side == "SELL"]
     pairs = []
@@ -84,7 +104,7 @@ def trade_pattern(alert: WashTradeAlert, reporter: StepReporter) -> Evidence:
                           "same_price": abs(b.price - s.price) < 1e-9, "seconds_apart": delta,
                           "cross_referenced": b.counterparty_account == s.account_id
                           or s.counterparty_account == b.account_id})
-    reporter.progress(f"{len(pairs)} buy/sell pairs", step=1)
+    reporter.progress(f"{plural(len(pairs), 'buy/sell pair')}", step=1)
     best = min(pairs, key=lambda p: (not p["same_quantity"], p["seconds_apart"] if p["seconds_apart"]
                                      is not None else 1e12)) if pairs else None
     facts = {"pairs": pairs, "offsetting": bool(best and best["same_quantity"]),
@@ -109,7 +129,7 @@ def related_history(ds: Dataset, accounts: list[str], symbol: str, trade_date: d
     """Offsetting pairs between the same accounts over the prior month: is this a habit?"""
     source = TABLES["related_accounts_history"].path
     since = trade_date - timedelta(days=HISTORY_DAYS)
-    reporter.progress(f"Reading {len(accounts)} accounts' trades since {since}", total=2)
+    reporter.progress(f"Reading the trades of {plural(len(accounts), 'account')} since {since}", total=2)
     placeholders = ",".join("?" * len(accounts))
     rows = ds.query(
         "related_accounts_history",
@@ -135,7 +155,7 @@ def related_history(ds: Dataset, accounts: list[str], symbol: str, trade_date: d
                     used.add(s["line"])
                     break
     days = sorted({p["date"] for p in pairs})
-    reporter.progress(f"{len(pairs)} offsetting pairs on {len(days)} days", step=2)
+    reporter.progress(f"{plural(len(pairs), 'offsetting pair')} on {plural(len(days), 'day')}", step=2)
     net = defaultdict(float)
     for r in rows:
         if r["symbol"] == symbol:
@@ -151,11 +171,13 @@ def related_history(ds: Dataset, accounts: list[str], symbol: str, trade_date: d
                                                                         for x in (p["buy_line"], p["sell_line"])})),
                                       note=f"offsetting {symbol} pairs between the accounts")
     if pairs:
-        summary = (f"{len(pairs)} offsetting {symbol} pairs between these accounts on {len(days)} day(s) since "
-                   f"{since} (median {facts['median_seconds_apart']:.1f} s apart); combined net position "
+        summary = (f"{len(pairs)} offsetting {symbol} {noun(len(pairs), 'pair')} between these "
+                   f"accounts on {plural(len(days), 'day')} since {since} (median "
+                   f"{facts['median_seconds_apart']:.1f} s apart); combined net position "
                    f"{facts['combined_net_position']:+,.0f}")
     else:
-        summary = f"No earlier offsetting {symbol} pairs between these accounts since {since} ({len(rows)} trades)"
+        summary = (f"No earlier offsetting {symbol} pairs between these accounts since {since} "
+                   f"({plural(len(rows), 'trade')})")
     return Evidence(tool="related_accounts_history", title="Related-account history", summary=summary + ".",
                     facts=facts, citations=citations)
 

@@ -1,4 +1,15 @@
-"""Market tools: price and volume around a trade or event, and a trade's share of the day's volume."""
+"""Market tools: price and volume around a trade or event, and a trade's share of the day's volume.
+
+Where an event's price reaction is measured matters (MAR Art. 7(1)(a) and 7(4): information is
+price-sensitive where its publication moves the price). An alert gives the event's date but
+not its time, and results, offerings and regulators' letters are often published after the
+close, so the first session that can reflect the event may be the next one. The reaction is
+therefore read over the event's own session and the next: if the event's session moved at
+least ``REACTION_PCT`` the event was public during or before it and its close is the
+reference; if it did not and the next session did, the event came out after the close and the
+next session's close is the reference; if neither moved that much, the reference is the next
+session's close (the two sessions together). The rows used are cited.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +21,63 @@ from agents.progress import StepReporter
 
 VOLUME_LOOKBACK_ROWS = 20
 HIGH_VIX = 30.0
+REACTION_PCT = 2.0       # a session "reacts" when its close moves at least this much from the previous close
+MATERIAL_MOVE_PCT = 5.0  # a move to the reference that is material, for the trader or against them
+MATERIAL_AMOUNT = 10_000.0
+
+
+def _pct(new: float, old: float) -> float:
+    return (new - old) / old * 100
+
+
+def reaction_sessions(rows: list, event_date: date) -> tuple[dict | None, str, list]:
+    """The session whose close measures the event's reaction, why it was chosen, and the rows read.
+
+    ``rows`` are one symbol's sessions in date order. Returns (reference row, reason, cited rows).
+    """
+    pre = [r for r in rows if r["date"] < event_date.isoformat()]
+    after = [r for r in rows if r["date"] >= event_date.isoformat()]
+    if not after:
+        return None, "no session on or after the event date", []
+    event_session, next_session = after[0], (after[1] if len(after) > 1 else None)
+    if not pre:
+        return event_session, f"no session before {event_date} to measure the reaction from", [event_session]
+    r0 = _pct(event_session["close"], pre[-1]["close"])
+    cited = [pre[-1], event_session] + ([next_session] if next_session else [])
+    if abs(r0) >= REACTION_PCT or next_session is None:
+        why = (f"the event's own session ({event_session['date']}) moved {r0:+.1f}%"
+               if abs(r0) >= REACTION_PCT else f"the event's session moved {r0:+.1f}% and no later session is in "
+                                               "the data")
+        return event_session, why, cited
+    r1 = _pct(next_session["close"], event_session["close"])
+    if abs(r1) >= REACTION_PCT:
+        return next_session, (f"the event's session ({event_session['date']}) moved only {r0:+.1f}% and the next "
+                              f"({next_session['date']}) {r1:+.1f}%: the event came out after the close"), cited
+    return next_session, (f"neither the event's session ({r0:+.1f}%) nor the next ({r1:+.1f}%) moved "
+                          f"{REACTION_PCT:.0f}% or more: measured over both, to {next_session['date']}"), cited
 
 
 def price_context(ds: Dataset, symbol: str, trade_date: date, side: str, quantity: float, price: float,
                   event_date: date | None, reporter: StepReporter) -> Evidence:
-    """Price move from the trade to the event, abnormal volume, and profit made or loss avoided."""
+    """Price move from the trade to the event's reaction, abnormal volume, and profit made or loss avoided."""
     source = TABLES["market_data"].path
     reporter.progress(f"Loading {symbol} prices around {trade_date}", total=3)
-    horizon = max(event_date or trade_date, trade_date) + timedelta(days=7)
+    horizon = max(event_date or trade_date, trade_date) + timedelta(days=10)
+    start = trade_date - timedelta(days=45)
     rows = ds.query(
         "market_data",
         "SELECT * FROM rows WHERE symbol = ? AND date >= ? AND date <= ? ORDER BY date",
-        (symbol, (trade_date - timedelta(days=45)).isoformat(), horizon.isoformat()),
+        (symbol, start.isoformat(), horizon.isoformat()),
     )
     on_trade = [r for r in rows if r["date"] == trade_date.isoformat()]
     if not on_trade:
         return Evidence(tool="market_data", title="Market data", ok=False,
                         summary=f"No {symbol} prices for {trade_date} in {source}.",
-                        error=f"no market data for {symbol} on {trade_date}")
+                        error=f"no market data for {symbol} on {trade_date}",
+                        citations={"searched": Citation(
+                            source=source, lines=tuple(r["line"] for r in rows[-5:]),
+                            note=f"symbol = {symbol}, date {start} to {horizon}: no row for {trade_date}"
+                                 + ("" if rows else "; none found"))})
     day = on_trade[0]
     prior = [r for r in rows if r["date"] < day["date"]][-VOLUME_LOOKBACK_ROWS:]
     avg_volume = sum(r["volume"] for r in prior) / len(prior) if prior else None
@@ -44,33 +94,40 @@ def price_context(ds: Dataset, symbol: str, trade_date: date, side: str, quantit
     if prior:
         citations["volume_baseline"] = Citation(source=source, lines=tuple(r["line"] for r in prior),
                                                 note=f"{len(prior)} sessions before {trade_date}")
-    target_date = event_date or trade_date + timedelta(days=5)
-    after = [r for r in rows if r["date"] >= target_date.isoformat() and r["date"] > day["date"]]
     summary = f"{symbol} closed {day['close']:,.2f} on {trade_date}"
     if volume_ratio:
         summary += f" on {volume_ratio:.1f}× its 20-session average volume"
-    if after:
-        ref = after[0]
-        move = (ref["close"] - price) / price * 100
+    later = [r for r in rows if r["date"] > day["date"]]
+    if event_date is not None and event_date >= trade_date:
+        ref, why, read = reaction_sessions(rows, event_date)
+    else:  # no event, or the trade came after it: the outcome a week later
+        target = (trade_date + timedelta(days=5)).isoformat()
+        after = [r for r in later if r["date"] >= target]
+        ref, why, read = (after[0], "the first session five days after the trade", [after[0]]) if after \
+            else (None, "", [])
+    if ref is not None:
+        move = _pct(ref["close"], price)
         pnl = (ref["close"] - price) * quantity if side == "BUY" else (price - ref["close"]) * quantity
-        pre_event = [r for r in rows if r["date"] < ref["date"]]
-        event_return = ((ref["close"] - pre_event[-1]["close"]) / pre_event[-1]["close"] * 100
-                        if pre_event else None)
+        favourable = (move > 0) == (side == "BUY") and move != 0
+        material = abs(move) >= MATERIAL_MOVE_PCT and abs(pnl) >= MATERIAL_AMOUNT
         facts.update({
-            "reference_date": ref["date"], "reference_close": ref["close"],
-            "reference_is_event": event_date is not None,
-            "move_pct": round(move, 2), "favourable_move": (move > 0) == (side == "BUY") and move != 0,
+            "reference_date": ref["date"], "reference_close": ref["close"], "reference_reason": why,
+            "reference_is_event": event_date is not None and event_date >= trade_date,
+            "move_pct": round(move, 2), "favourable_move": favourable, "material_move": material,
             "profit_or_loss_avoided": round(pnl, 2),
-            "event_day_return_pct": round(event_return, 2) if event_return is not None else None,
         })
         citations["reference"] = Citation(source=source, lines=(ref["line"],),
-                                          note=f"{symbol} close on {ref['date']}")
+                                          note=f"{symbol} close on {ref['date']}: {why}")
+        if read:
+            citations["reaction"] = Citation(source=source, lines=tuple(r["line"] for r in read),
+                                             note=f"{symbol} closes read to place the reaction: "
+                                                  + ", ".join(r["date"] for r in read))
         gain = "profit" if side == "BUY" else "loss avoided"
-        summary += (f"; {move:+.1f}% to {ref['close']:,.2f} by {ref['date']}"
-                    f" ({'event' if event_date else '5-day'} reference), {gain} {pnl:,.0f}")
+        summary += (f"; {move:+.1f}% to {ref['close']:,.2f} by {ref['date']} ({why}), "
+                    f"{gain} {pnl:,.0f}")
     else:
         facts["reference_date"] = None
-        summary += f"; no prices on or after {target_date} to measure the outcome"
+        summary += f"; no prices after {trade_date} to measure the outcome"
     reporter.progress("Computed the outcome at the reference price", step=3)
     return Evidence(tool="market_data", title="Market data", summary=summary + ".", facts=facts,
                     citations=citations)
@@ -86,7 +143,9 @@ def volume_share(ds: Dataset, symbol: str, trade_date: date, flagged_volume: flo
     if not rows:
         return Evidence(tool="volume_impact", title="Volume impact", ok=False,
                         summary=f"No {symbol} volume for {trade_date} in {source}.",
-                        error=f"no market data for {symbol} on {trade_date}")
+                        error=f"no market data for {symbol} on {trade_date}",
+                        citations={"searched": Citation(source=source, note=f"symbol = {symbol}, date = {trade_date}: "
+                                                                            "none found")})
     day = rows[0]
     share = flagged_volume / day["volume"] * 100 if day["volume"] else None
     reporter.progress("Computed the flagged share of daily volume", step=1)
@@ -95,6 +154,6 @@ def volume_share(ds: Dataset, symbol: str, trade_date: date, flagged_volume: flo
     return Evidence(tool="volume_impact", title="Volume impact", summary=summary + ".",
                     facts={"flagged_volume": flagged_volume, "daily_volume": day["volume"],
                            "volume_share_pct": round(share, 2) if share is not None else None,
-                           "close": day["close"], "open": day["open"]},
+                           "close": day["close"], "open": day["open"], "high": day["high"], "low": day["low"]},
                     citations={"day": Citation(source=source, lines=(day["line"],),
                                                note=f"{symbol} on {trade_date}")})

@@ -12,10 +12,12 @@ from agents.alerts import OrderEvent, SpoofingAlert
 from agents.data import TABLES, Dataset
 from agents.evidence import Citation, Evidence
 from agents.progress import StepReporter
+from agents.text import noun, plural
 
 HISTORY_DAYS = 30
 FAST_CANCEL_SECONDS = 10.0
 LAYER_MIN = 3
+BALANCED_RATIO = 2.0  # two-sided quoting: the larger side placed at most twice the smaller
 
 
 @dataclass
@@ -78,25 +80,35 @@ def episode_facts(alert: SpoofingAlert) -> tuple[dict, dict[str, _Order]]:
         "executions_while_resting": len(while_resting),
         "cancel_ratio_pct": round(cancelled_qty / placed_qty * 100, 1) if placed_qty else None,
         "layer_to_execution_ratio": round(layered_qty / executed_qty, 1) if executed_qty else None,
-        "two_sided": len({o.side for o in orders.values()}) == 2 and not while_resting,
     }
+    placed_by_side = {side: sum(o.quantity for o in orders.values() if o.side == side) for side in ("BUY", "SELL")}
+    filled_by_side = {side: sum(o.filled for o in orders.values() if o.side == side) for side in ("BUY", "SELL")}
+    small, large = sorted(placed_by_side.values())
+    facts.update({
+        "placed_by_side": placed_by_side, "filled_by_side": filled_by_side,
+        "one_sided": not small,
+        "balanced_two_sided": bool(small) and large / small <= BALANCED_RATIO,
+        "fills_both_sides": all(filled_by_side.values()),
+    })
     return facts, orders
 
 
 def episode(alert: SpoofingAlert, reporter: StepReporter) -> Evidence:
     """The flagged episode as evidence, citing the alert's order events."""
-    reporter.progress(f"Reconstructing {len(alert.orders)} order events", total=2)
+    reporter.progress(f"Reconstructing {plural(len(alert.orders), 'order event')}", total=2)
     facts, orders = episode_facts(alert)
     layers, layer_side, executed_qty = facts["layers"], facts["layer_side"], facts["opposite_executed_quantity"]
     while_resting = facts["executions_while_resting"]
-    reporter.progress(f"{layers} cancelled {layer_side or ''} orders, {executed_qty:,} shares executed opposite",
-                      step=2)
+    reporter.progress(f"{layers} cancelled {layer_side or ''} {noun(layers, 'order')}, "
+                      f"{plural(executed_qty, 'share')} executed opposite", step=2)
     elements = tuple(f"OrderActivity/Order[OrderID={oid}]" for oid in orders)
     if layers:
-        summary = (f"{layers} {layer_side} orders ({facts['layered_quantity']:,} shares at "
-                   f"{facts['layer_price_levels']} price levels) cancelled after a median "
-                   f"{facts['median_layer_lifetime_s']:.1f} s; {executed_qty:,} shares executed on the other side"
-                   + (f", {while_resting} execution(s) while the layers rested" if while_resting else ""))
+        summary = (f"{layers} {layer_side} {noun(layers, 'order')} ({plural(facts['layered_quantity'], 'share')} at "
+                   f"{plural(facts['layer_price_levels'], 'price level')}) cancelled after a median "
+                   f"{facts['median_layer_lifetime_s']:.1f} s; {plural(executed_qty, 'share')} executed on the other "
+                   "side")
+        if while_resting:
+            summary += f", {plural(while_resting, 'execution')} while the layers rested"
     else:
         summary = "No cancelled orders in the flagged episode"
     return Evidence(tool="order_episode", title="Order book episode", summary=summary + ".", facts=facts,
@@ -115,7 +127,9 @@ def habits(ds: Dataset, trader_id: str, trade_date: date, reporter: StepReporter
     if not rows:
         return Evidence(tool="order_history", title="Order history baseline", ok=False,
                         summary=f"No orders by {trader_id} in {source} in the {HISTORY_DAYS} days before "
-                                f"{trade_date}.", error=f"no order history for {trader_id}")
+                                f"{trade_date}.", error=f"no order history for {trader_id}",
+                        citations={"searched": Citation(source=source, note=f"trader_id = {trader_id}, date {since} "
+                                                                            f"to {trade_date}: none found")})
     placed = {r["order_id"]: r for r in rows if r["action"].upper() == "PLACE"}
     cancels = [r for r in rows if r["action"].upper() == "CANCEL"]
     fills = [r for r in rows if r["action"].upper() == "EXECUTE"]
@@ -126,7 +140,8 @@ def habits(ds: Dataset, trader_id: str, trade_date: date, reporter: StepReporter
                   ).total_seconds() <= FAST_CANCEL_SECONDS:
             fast_by_day[c["date"]].append(c)
     episode_days = sorted(d for d, cs in fast_by_day.items() if len(cs) >= LAYER_MIN)
-    reporter.progress(f"{len(placed)} orders, {len(cancels)} cancellations, {len(fills)} executions", step=2)
+    reporter.progress(f"{plural(len(placed), 'order')}, {plural(len(cancels), 'cancellation')}, "
+                      f"{plural(len(fills), 'execution')}", step=2)
     facts = {
         "orders_placed": len(placed), "cancellations": len(cancels), "executions": len(fills),
         "cancel_ratio_pct": round(len(cancels) / len(placed) * 100, 1) if placed else None,
@@ -139,9 +154,9 @@ def habits(ds: Dataset, trader_id: str, trade_date: date, reporter: StepReporter
         lines = tuple(c["line"] for d in episode_days for c in fast_by_day[d])
         citations["episodes"] = Citation(source=source, lines=lines,
                                          note="orders cancelled within 10 s on earlier days")
-    summary = (f"{len(placed)} orders in the prior month: cancel ratio {facts['cancel_ratio_pct']}%, "
+    summary = (f"{plural(len(placed), 'order')} in the prior month: cancel ratio {facts['cancel_ratio_pct']}%, "
                f"order-to-trade ratio {facts['order_to_trade_ratio'] or 'n/a'}; "
-               f"{len(episode_days)} earlier day(s) with ≥{LAYER_MIN} orders cancelled within "
+               f"{plural(len(episode_days), 'earlier day')} with ≥{LAYER_MIN} orders cancelled within "
                f"{FAST_CANCEL_SECONDS:.0f} s")
     return Evidence(tool="order_history", title="Order history baseline", summary=summary + ".", facts=facts,
                     citations=citations)

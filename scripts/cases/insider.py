@@ -242,6 +242,30 @@ def earnings_tip_scheduling_notice() -> Case:
                  ("Earnings Release", event, "Polyxa fourth-quarter revenue well above consensus"), score=89)
 
 
+def tipping_chain_crowd_sale() -> Case:
+    name, sym, trade, event = "insider_tipping_chain_crowd_sale", "DLLX", day("2024-08-23"), day("2024-08-28")
+    w = _world(name, sym, "Dellex Computer", "Technology", trade, event, 18.40, vol=0.004,
+               closes={event: 18.45}, moves={day("2024-08-29"): -0.13}, vix={trade: 32.5})
+    trader = w.profile("T115", "Anthony Chase", "Portfolio Manager", "Technology Long/Short", "MEDIUM", "")
+    w.baseline("T115", {"DLLX": ("Technology", 18.0), "QRTZ": BASKET["QRTZ"]}, 50, (30_000, 60_000),
+               trade - timedelta(days=3))
+    for i, d in enumerate(("2024-08-22", "2024-08-23", "2024-08-23", "2024-08-26")):
+        w.peer(f"P-89{i}", day(d), sym, "SELL", 60_000 + 20_000 * i, 18.3, "institutional")
+    w.headline(sym, "2024-08-12 16:00", "Company filing", "Dellex Computer to report second-quarter results on "
+               "August 28")
+    return _case(name, "enforcement",
+                 "United States v. Newman and Chiasson (S.D.N.Y. 2012; convictions vacated by the Second Circuit in "
+                 "2014): portfolio managers sold Dell ahead of its results on numbers passed down a chain of "
+                 "analysts, as other funds in the chain did",
+                 "A portfolio manager sells his usual size in a name he trades every few weeks, three sessions "
+                 "before results published after the close send the stock 13% lower the next day; four other funds "
+                 "sold too and the market was turbulent. The crowd and the usual size outweigh the timing, the "
+                 "silence and the loss avoided, but do not explain them: when the crowd is the tipping chain, only "
+                 "a human can tell.",
+                 (REVIEW, ESCALATE), w, trader, sym, trade, "SELL", 45_000,
+                 ("Earnings Release", event, "Dellex second-quarter results miss consensus"), score=76)
+
+
 def new_joiner_no_history() -> Case:
     name, sym, trade, event = "insider_new_joiner_no_history", "WAVE", day("2024-05-14"), day("2024-05-17")
     w = _world(name, sym, "Wavecrest Energy", "Energy", trade, event, 18.20, moves={event: 0.09})
@@ -495,6 +519,7 @@ def no_peer_data_usual_trade() -> Case:
 CASES = (takeover_tip_first_trade, after_hours_investment_news, whole_position_exit_after_hours,
          large_holder_sale_before_placing, accumulation_weeks_before_bid, exit_before_breach_disclosure,
          trial_failure_liquidation, director_blackout_sale, plan_adopted_while_aware, earnings_tip_scheduling_notice,
+         tipping_chain_crowd_sale,
          new_joiner_no_history, no_market_data_estimated_profit, trade_after_press_report, research_moderate_size,
          index_inclusion_fund_buy, index_deletion_fund_sale, plan_sale_chief_executive, plan_purchase_director,
          after_public_results, usual_trade_expected_results, trade_went_against, merger_arbitrage_after_announcement,

@@ -220,6 +220,27 @@ def unknown_account_owner() -> Case:
                        "13:00:00.900", 4_000, 62.00), daily_volume=2_100_000, score=74)
 
 
+def self_trade_unrelated_desks() -> Case:
+    name, sym, trade = "wash_self_trade_unrelated_desks", "SOLR", day("2024-10-09")
+    w = _world(name, sym, trade, 16.12, 650_000)
+    w.account("ACC-6401", "BO-64", "Harrow Capital LLP", "proprietary", ["ACC-6402"], "house")
+    w.account("ACC-6402", "BO-64", "Harrow Capital LLP", "proprietary", ["ACC-6401"], "house")
+    for i, d in enumerate(("2024-09-18", "2024-09-25", "2024-10-02")):
+        w.account_trade("ACC-6401", day(d), f"1{i}:20:00.000", sym, "BUY", 3_000, 16.0)
+        w.account_trade("ACC-6402", day(d), f"1{i + 3}:10:00.000", sym, "SELL", 2_000, 16.1)
+    return _case(name, "ambiguous",
+                 "FINRA Rule 5210 .02 (2014): self-trades from unrelated algorithms or desks of one firm are "
+                 "generally bona fide, unless they form a pattern — but one owner on both sides is for a human to "
+                 "confirm",
+                 "Two desks of one firm, one beneficial owner, bought and sold 2,500 shares 22 minutes apart at "
+                 "different prices, for the first time. Everything about the trades says 'unintentional', but the "
+                 "owner is the same on both sides: the rules may not close that alone.",
+                 (REVIEW,), w, sym, trade,
+                 _legs("ACC-6401", "Harrow Systematic Desk", "ACC-6402", "Harrow Index Arbitrage Desk",
+                       "10:05:00.000", "10:27:00.000", 2_500, 16.10, sell_price=16.14), daily_volume=650_000, score=57,
+                 severity="MEDIUM")
+
+
 def spouses_linked_once() -> Case:
     name, sym, trade = "wash_spouses_linked_once", "GLDX", day("2024-06-10")
     w = _world(name, sym, trade, 18.35, 410_000)
@@ -237,4 +258,4 @@ def spouses_linked_once() -> Case:
 CASES = (same_owner_subsecond_repeated, same_owner_no_market_data, linked_accounts_volume_inflation,
          hedge_position_transfer, prop_accounts_offset_at_open, unrelated_institutions_exchange,
          fund_cross_same_manager, mm_hedge_selfmatch_once, unrelated_far_apart_prices,
-         agency_cross_unrelated_clients, unknown_account_owner, spouses_linked_once)
+         agency_cross_unrelated_clients, unknown_account_owner, self_trade_unrelated_desks, spouses_linked_once)
