@@ -135,7 +135,8 @@ def _read_csv(path: Path, table: Table) -> Iterator[tuple]:
         header = [h.strip() for h in next(reader, [])]
         missing = [c for c in table.columns if c not in header and c not in table.optional]
         if missing:
-            raise DataError(f"{table.label} is missing column(s): {', '.join(missing)}")
+            raise DataError(f"{table.label} is missing {'a column' if len(missing) == 1 else 'columns'}: "
+                            f"{', '.join(missing)}")
         positions = [(header.index(c) if c in header else None, c, conv) for c, conv in table.columns.items()]
         for row in reader:
             if not row or (len(row) == 1 and not row[0].strip()):

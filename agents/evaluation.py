@@ -194,7 +194,9 @@ class Report:
         head = "| case | category | modelled on | acceptable |" + (" before |" if before else "") + " made | ok |"
         lines += ["", head, "|---|---|---|---|" + ("---|" if before else "") + "---|---|"]
         for r in self.results:
-            modelled = r.case.modelled_on.split(":")[0].replace("|", "/")
+            model = r.case.modelled_on  # "Action (year): what it did" or "Typical false positive: the pattern"
+            modelled = (model.split(": ", 1)[-1] if model.startswith("Typical") else model.split(":")[0])
+            modelled = _shorten(modelled.replace("|", "/"), 110)
             cells = [f"`{r.case.name}`", r.case.category, modelled,
                      " / ".join(SHORT[a] for a in r.case.acceptable)]
             if before:
@@ -217,6 +219,8 @@ def regressions(figures: dict, baseline: dict) -> list[str]:
     for key in ("acceptable_pct", "controls_closed_pct"):
         if key in baseline and figures[key] < baseline[key]:
             problems.append(f"{key} {figures[key]:.1f} is below the baseline's {baseline[key]:.1f}")
+    if figures["cases"] < baseline.get("cases", 0):
+        problems.append(f"{plural(figures['cases'], 'case')} where the baseline had {baseline['cases']}")
     return problems
 
 
@@ -229,6 +233,10 @@ def write_benchmarks_section(path: Path, body: str, title: str = "Case library")
     pattern = re.compile(rf"<!-- section: {re.escape(title)} -->.*?<!-- /section: {re.escape(title)} -->", re.S)
     text = pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text, encoding="utf-8")
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + " …"
 
 
 def _pct(part: int, whole: int) -> float:

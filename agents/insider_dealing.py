@@ -7,7 +7,7 @@ anything public before they traded; did others trade the same way. Then the anal
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from agents.alerts import InsiderDealingAlert
 from agents.evidence import Citation, Evidence
@@ -162,17 +162,14 @@ def _plan(f: dict, a: InsiderDealingAlert) -> str | None:
         return None
     adopted, trade = date.fromisoformat(plan["adopted"]), a.activity.trade_date
     cooling = COOLING_OFF_DAYS[bool(profile.get("officer"))]
-    if (trade - adopted).days < cooling:
-        return None
-    if a.related_event and adopted >= a.related_event.event_date - timedelta(days=RUN_UP_DAYS):
+    if (trade - adopted).days < cooling:  # at least 30 days: the plan also predates the event's run-up
         return None
     under_plan = [t for t in f.get("same_size_trades", []) if t["date"] > plan["adopted"]]
     if len(under_plan) < PLAN_TRADES:
         return None
     return (f"The trade follows a documented plan: “{plan['text']}”. Adopted {adopted}, "
             f"{plural((trade - adopted).days, 'day')} before the trade (cooling-off {cooling} days)"
-            + (f" and before the event's {RUN_UP_DAYS}-day run-up" if a.related_event else "")
-            + f"; {plural(len(under_plan), 'earlier trade')} of the same side and size under it "
+            f"; {plural(len(under_plan), 'earlier trade')} of the same side and size under it "
             f"({', '.join(t['date'] for t in under_plan[:6])}).")
 
 

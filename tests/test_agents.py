@@ -218,7 +218,7 @@ def test_missing_column_is_reported(data_copy):
     path = data_copy / "trader_profiles.csv"
     path.write_text(path.read_text().replace("access_level,", "", 1))
     _alert, events, decision = decide("spoofing_genuine_flux.xml", data_copy)
-    assert "trader_profiles.csv is missing column(s): access_level" in \
+    assert "trader_profiles.csv is missing a column: access_level" in \
         _failed_steps(events)["spoofing.trader_profile"]
     assert decision.determination == "NEEDS_HUMAN_REVIEW"
 

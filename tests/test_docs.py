@@ -1,4 +1,4 @@
-"""The README documents the offline rules as the code applies them."""
+"""The README documents the offline rules and guards as the code applies them."""
 
 from __future__ import annotations
 
@@ -11,8 +11,17 @@ README = (REPO / "README.md").read_text()
 
 
 def test_every_offline_rule_is_documented_with_its_weight():
-    documented = {m.group(1): (int(m.group(2).replace("−", "-")), bool(m.group(3)))
-                  for m in re.finditer(r"^\| ([A-Z]{2}-[RM]\d+) \| ([+−-]\d+)(, critical)? \|", README, re.M)}
-    in_code = {rule.id: (rule.weight, rule.critical)
+    documented = {m.group(1): (int(m.group(2).replace("−", "-")), m.group(3) == ", critical", m.group(3) == ", graded")
+                  for m in re.finditer(r"^\| ([A-Z]{2}-[RM]\d+) \| ([+−-]\d+)(, critical|, graded)? \|", README, re.M)}
+    in_code = {rule.id: (rule.weight, rule.critical, rule.weigh is not None)
                for module in SPECIALISTS.values() for rule in module.SPECIALIST.rules}
+    assert documented == in_code
+
+
+def test_every_guard_is_documented_with_its_cluster_and_explanations():
+    documented = {m.group(1): (m.group(2), tuple(re.findall(r"[A-Z]{2}-[RM]\d+", m.group(3))),
+                               tuple(re.findall(r"[A-Z]{2}-[RM]\d+", m.group(4))))
+                  for m in re.finditer(r"^\| ([A-Z]{2}-G\d+) (.+?) \| (.+?) \| (.+?) \|$", README, re.M)}
+    in_code = {g.id: (g.title, g.requires, g.explained_by)
+               for module in SPECIALISTS.values() for g in module.SPECIALIST.guards}
     assert documented == in_code

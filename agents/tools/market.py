@@ -27,7 +27,8 @@ MATERIAL_AMOUNT = 10_000.0
 
 
 def _pct(new: float, old: float) -> float:
-    return (new - old) / old * 100
+    """Percentage change, rounded so that a move of exactly 2% or 5% in prices counts as such."""
+    return round((new - old) / old * 100, 6)
 
 
 def reaction_sessions(rows: list, event_date: date) -> tuple[dict | None, str, list]:
@@ -107,7 +108,7 @@ def price_context(ds: Dataset, symbol: str, trade_date: date, side: str, quantit
             else (None, "", [])
     if ref is not None:
         move = _pct(ref["close"], price)
-        pnl = (ref["close"] - price) * quantity if side == "BUY" else (price - ref["close"]) * quantity
+        pnl = round((ref["close"] - price) * quantity if side == "BUY" else (price - ref["close"]) * quantity, 2)
         favourable = (move > 0) == (side == "BUY") and move != 0
         material = abs(move) >= MATERIAL_MOVE_PCT and abs(pnl) >= MATERIAL_AMOUNT
         facts.update({

@@ -35,8 +35,8 @@ INDEX_CHANGE = "index change"
 # The first nature whose pattern matches names a headline's (or an event's) nature.
 NATURES = (
     (INDEX_CHANGE, r"\bindex\b|s&p\b|\bftse\b|russell \d|stoxx|\bmsci\b|midcap|smallcap|nasdaq-100"),
-    ("M&A", r"acqui|merger|takeover|take-over|buyout|tender offer|\bbid\b|offer for|to buy\b|agreed deal|"
-            r"sell itself|approach"),
+    ("M&A", r"m&a\b|acqui|merger|takeover|take-over|buyout|tender offer|\bbid\b|offer for|to buy\b|agreed deal|"
+            r"sell itself|\bsale\b|strategic review|approach"),
     ("financing", r"placing|placement|share offering|equity raise|capital raise|rights issue|bookbuild|"
                   r"secondary offering|convertible|\bpipe\b|fundrais|equity issue|investment by|strategic investment"),
     ("regulatory or legal", r"\bfda\b|approv|reject|refus|complete response|clinical|\btrials?\b|endpoint|regulator|"

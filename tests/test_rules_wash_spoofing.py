@@ -1,0 +1,122 @@
+"""The wash-trade and spoofing rules added for issue 10, each on a minimal case, and the tool facts they read."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.data import Dataset
+from agents.progress import NullReporter
+from agents.tools import accounts, orders
+from tests.rules_support import fired, spoofing_alert, wash_alert, write_data
+
+# ----------------------------------------------------------------------------- wash trades
+
+FUNDS = {"owners": {"A": "Growth Fund (1)", "B": "Income Fund (2)"}, "linked_pairs": [],
+         "management_links": ["A↔B"], "relationship_types": {"A": "fund", "B": "fund"}, "all_funds": True}
+
+
+@pytest.mark.parametrize(("price", "fires"), [(20.5, True), (19.5, True), (20.51, False)])
+def test_fund_cross_mitigates_only_at_the_market_price(price, fires):
+    found = fired("wash", wash_alert(buy_price=price, sell_price=price), {"account_relationships": FUNDS})
+    assert (found.get("WT-M6") == -30) is fires
+    # a shared manager is neither an ownership link nor "unrelated"
+    assert "WT-M2" not in found and "WT-R2" not in found
+
+
+def test_fund_cross_needs_the_days_prices():
+    assert "WT-M6" not in fired("wash", wash_alert(), {"account_relationships": FUNDS}, failed=("volume_impact",))
+
+
+def test_unrelated_owners_without_any_link_mitigate():
+    unrelated = {"linked_pairs": [], "management_links": []}
+    assert fired("wash", wash_alert(), {"account_relationships": unrelated})["WT-M2"] == -30
+
+
+@pytest.mark.parametrize(("impact", "fires"), [("5.00%", True), ("4.99%", False), ("", True)])
+def test_the_alerts_volume_share_stands_in_when_market_data_is_missing(impact, fires):
+    # "" = no VolumeImpact: flagged 1,000 of DailyVolume 20,000 = 5%
+    alert = wash_alert(volume_impact=impact or None, daily_volume=20_000)
+    assert (fired("wash", alert, failed=("volume_impact",)).get("WT-R9") == 10) is fires
+    assert "WT-R9" not in fired("wash", alert)  # our own market data decides when it has the day
+
+
+def test_wash_anomaly_score():
+    assert fired("wash", wash_alert(score=90.0))["WT-R10"] == 5 and "WT-R10" not in fired("wash", wash_alert())
+
+
+def test_relationships_tell_management_links_from_ownership_links(tmp_path):
+    rows = [["A", "1", "Growth Fund", "fund", json.dumps(["B"]), "same_manager"],
+            ["B", "2", "Income Fund", "fund", json.dumps(["A"]), "same_manager"],
+            ["C", "3", "Ana", "individual", json.dumps(["D"]), "direct"],
+            ["D", "4", "Luis", "individual", json.dumps(["C"]), "spouse"]]
+    ds = Dataset(write_data(tmp_path, account_relationships=rows))
+    funds = accounts.relationships(ds, ["A", "B"], NullReporter()).facts
+    assert funds["management_links"] == ["A↔B"] and funds["linked_pairs"] == [] and funds["all_funds"]
+    spouses = accounts.relationships(ds, ["C", "D"], NullReporter()).facts
+    assert spouses["linked_pairs"] == ["C↔D"] and spouses["management_links"] == [] and not spouses["all_funds"]
+
+
+def test_an_unknown_account_is_a_gap_citing_what_was_searched(tmp_path):
+    ds = Dataset(write_data(tmp_path, account_relationships=[["A", "1", "X", "individual", "[]", "direct"]]))
+    ev = accounts.relationships(ds, ["A", "Z"], NullReporter())
+    assert not ev.ok and ev.citations["searched"].note == "account_id in A, Z: none found for Z"
+
+
+# ----------------------------------------------------------------------------- spoofing
+
+def _quotes(fill_bid: bool, fill_ask: bool, ask_qty: int = 2_000):
+    """Three bids and three offers; optional fills on each side; the rest cancelled."""
+    events = [(f"B{i}", 0, "BUY", 2_000, 10.0 - i / 100, "PLACE", 0) for i in range(3)]
+    events += [(f"A{i}", 0, "SELL", ask_qty, 10.02 + i / 100, "PLACE", 0) for i in range(3)]
+    if fill_bid:
+        events.append(("B0", 5, "BUY", 2_000, 10.0, "EXECUTE", 2_000))
+    if fill_ask:
+        events.append(("A0", 6, "SELL", ask_qty, 10.02, "EXECUTE", ask_qty))
+    events += [(oid, 8, side, q, p, "CANCEL", 0) for oid, _t, side, q, p, _a, _f in events[:6]
+               if not ((oid == "B0" and fill_bid) or (oid == "A0" and fill_ask))]
+    return sorted(events, key=lambda e: e[1])
+
+
+@pytest.mark.parametrize(("fill_bid", "fill_ask", "ask_qty", "fires"), [
+    (True, True, 2_000, True), (True, True, 4_000, True), (True, True, 4_001, False),
+    (True, False, 2_000, False), (False, False, 2_000, False)])
+def test_two_sided_quoting_filled_both_ways(fill_bid, fill_ask, ask_qty, fires):
+    alert = spoofing_alert(_quotes(fill_bid, fill_ask, ask_qty))
+    facts, _ = orders.episode_facts(alert)
+    found = fired("spoofing", alert, {"order_episode": facts})
+    assert (found.get("SP-M5") == -30) is fires
+
+
+def _reprice(side="BUY", opposite=False):
+    events = []
+    for i in range(4):
+        events += [(f"C{i}", 6 * i, side, 5_000, 10.0 + i / 100, "PLACE", 0),
+                   (f"C{i}", 6 * i + 5, side, 5_000, 10.0 + i / 100, "CANCEL", 0)]
+    if opposite:
+        events += [("X", 7, "SELL" if side == "BUY" else "BUY", 1_000, 10.0, "PLACE", 0),
+                   ("X", 8, "SELL" if side == "BUY" else "BUY", 1_000, 10.0, "EXECUTE", 1_000)]
+    return sorted(events, key=lambda e: e[1])
+
+
+@pytest.mark.parametrize(("agency", "opposite", "fires"), [(True, False, True), (False, False, False),
+                                                           (True, True, False)])
+def test_agency_execution_working_one_side(agency, opposite, fires):
+    alert = spoofing_alert(_reprice(opposite=opposite))
+    facts, _ = orders.episode_facts(alert)
+    found = fired("spoofing", alert, {"order_episode": facts, "trader_profile": {"agency_execution": agency}})
+    assert (found.get("SP-M6") == -25) is fires
+    assert "SP-R1" in found  # the re-pricing still looks like layers; the mitigation explains it
+
+
+def test_spoofing_anomaly_score():
+    alert = spoofing_alert(_reprice(), score=90.0)
+    assert fired("spoofing", alert)["SP-R8"] == 5 and "SP-R8" not in fired("spoofing", spoofing_alert(_reprice()))
+
+
+def test_a_trader_without_order_history_is_a_gap_citing_what_was_searched(tmp_path):
+    from datetime import date
+
+    ev = orders.habits(Dataset(write_data(tmp_path)), "T9", date(2024, 3, 13), NullReporter())
+    assert not ev.ok and ev.citations["searched"].note == "trader_id = T9, date 2024-02-12 to 2024-03-13: none found"
