@@ -18,6 +18,13 @@ rng = random.Random(20240313)
 
 START, END = date(2023, 1, 2), date(2024, 7, 31)
 
+# Issuers' names, so that headlines naming the company rather than its ticker are read as about it.
+ISSUERS = {
+    "ACME": "ACME Therapeutics", "NOVA": "NOVA Systems", "QRTZ": "Quartz Computing", "ORBT": "Orbit Industrial",
+    "BLTC": "BLTC Energy", "HLX": "Helix Brands", "GLDX": "GLDX Resources", "PRSM": "Prism Financial",
+    "TRVL": "Traveler Group", "FLUX": "Flux Semiconductors", "MNRL": "Mineral Holdings", "KRNL": "Kernel Industries",
+    "VRDN": "Viridian Bio", "SOLR": "Solar Dynamics",
+}
 SECTORS = {
     "ACME": "Healthcare", "NOVA": "Technology", "QRTZ": "Technology", "ORBT": "Industrials",
     "BLTC": "Energy", "HLX": "Consumer", "GLDX": "Materials", "PRSM": "Financials",
@@ -555,6 +562,8 @@ def main() -> None:
     account_data()
     order_history()
     alerts()
+    write_csv(OUT / "instruments.csv", ["symbol", "issuer", "sector"],
+              [[symbol, ISSUERS[symbol], SECTORS[symbol]] for symbol in SECTORS])
 
 
 if __name__ == "__main__":

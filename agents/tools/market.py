@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from agents.data import TABLES, Dataset
 from agents.evidence import Citation, Evidence
 from agents.progress import StepReporter
+from agents.text import plural
 
 VOLUME_LOOKBACK_ROWS = 20
 HIGH_VIX = 30.0
@@ -94,7 +95,7 @@ def price_context(ds: Dataset, symbol: str, trade_date: date, side: str, quantit
     citations = {"trade_day": Citation(source=source, lines=(day["line"],), note=f"{symbol} on {trade_date}")}
     if prior:
         citations["volume_baseline"] = Citation(source=source, lines=tuple(r["line"] for r in prior),
-                                                note=f"{len(prior)} sessions before {trade_date}")
+                                                note=f"{plural(len(prior), 'session')} before {trade_date}")
     summary = f"{symbol} closed {day['close']:,.2f} on {trade_date}"
     if volume_ratio:
         summary += f" on {volume_ratio:.1f}× its 20-session average volume"
