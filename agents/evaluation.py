@@ -119,7 +119,7 @@ def run_case(case: LibraryCase, analyst) -> Result:
     if outcome.decision is None:
         return Result(case, None, error=outcome.error)
     d = outcome.decision
-    return Result(case, d.determination.value, d.confidence, d.score, getattr(d, "guard", None))
+    return Result(case, d.determination.value, d.confidence, d.score, d.guard)
 
 
 def evaluate(directory: Path | str, analyst) -> Report:
@@ -185,8 +185,8 @@ class Report:
                  f"**{self.figure_line()}**", ""]
         if before:
             was = sum(before.get(r.case.name) in r.case.acceptable for r in self.results)
-            lines += [f"Before the rule changes of issue 10 the same library gave {was}/{len(self.results)} acceptable "
-                      "(column *before*).", ""]
+            lines += [f"Column *before*: an earlier run's determinations (`--before`), {was}/{len(self.results)} "
+                      "acceptable.", ""]
         lines += ["| preferred \\ made | ESCALATE | REVIEW | CLOSE | FAILED |", "|---|---:|---:|---:|---:|"]
         for expected, row in self.confusion().items():
             lines.append(f"| {SHORT[expected]} ({sum(row.values())}) | "
