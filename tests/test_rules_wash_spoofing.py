@@ -120,3 +120,80 @@ def test_a_trader_without_order_history_is_a_gap_citing_what_was_searched(tmp_pa
 
     ev = orders.habits(Dataset(write_data(tmp_path)), "T9", date(2024, 3, 13), NullReporter())
     assert not ev.ok and ev.citations["searched"].note == "trader_id = T9, date 2024-02-12 to 2024-03-13: none found"
+
+
+# ----------------------------------------------------------------------------- every other rule at its boundary
+
+WASH_BOUNDARIES = [
+    ("WT-R1", {"account_relationships": {"same_beneficial_owner": True}}, 35),
+    ("WT-R1", {"account_relationships": {"same_beneficial_owner": True, "exempt_book": True}}, None),
+    ("WT-M1", {"account_relationships": {"same_beneficial_owner": True, "exempt_book": True}}, -40),
+    ("WT-R2", {"account_relationships": {"linked_pairs": ["A↔B"]}}, 25),
+    ("WT-R2", {"account_relationships": {"linked_pairs": ["A↔B"], "same_beneficial_owner": True}}, None),
+    ("WT-R3", {"trade_pattern": {"same_price": True}}, 15),
+    ("WT-R3", {"trade_pattern": {"same_price": True, "offsetting": False}}, None),
+    ("WT-R4", {"trade_pattern": {"min_seconds_apart": 0.999}}, 15),
+    ("WT-R4", {"trade_pattern": {"min_seconds_apart": 1.0}}, None),
+    ("WT-R5", {"trade_pattern": {"min_seconds_apart": 1.0}}, 8),
+    ("WT-R5", {"trade_pattern": {"min_seconds_apart": 60.0}}, 8),
+    ("WT-R5", {"trade_pattern": {"min_seconds_apart": 60.01}}, None),
+    ("WT-M3", {"trade_pattern": {"min_seconds_apart": 300.01}}, -10),
+    ("WT-M3", {"trade_pattern": {"min_seconds_apart": 300.0}}, None),
+    ("WT-R6", {"related_accounts_history": {"days_with_pairs": 3}}, 15),
+    ("WT-R6", {"related_accounts_history": {"days_with_pairs": 2}}, None),
+    ("WT-M4", {"related_accounts_history": {"days_with_pairs": 1}}, -10),
+    ("WT-M4", {"related_accounts_history": {"days_with_pairs": 2}}, None),
+    ("WT-R7", {"volume_impact": {"volume_share_pct": 5.0}}, 10),
+    ("WT-R7", {"volume_impact": {"volume_share_pct": 4.99}}, None),
+    ("WT-R8", {"related_accounts_history": {"offsetting_pairs": 2, "combined_net_position": 0}}, 5),
+    ("WT-R8", {"related_accounts_history": {"offsetting_pairs": 1, "combined_net_position": 0}}, None),
+    ("WT-M5", {"trade_pattern": {"same_price": False}}, -5),
+    ("WT-M5", {"trade_pattern": {"same_price": True}}, None),
+]
+
+
+@pytest.mark.parametrize(("rule", "overrides", "weight"), WASH_BOUNDARIES)
+def test_wash_rule_at_its_boundary(rule, overrides, weight):
+    assert fired("wash", wash_alert(), overrides).get(rule) == weight
+
+
+EPISODE = "order_episode"
+SPOOFING_BOUNDARIES = [
+    ("SP-R1", {EPISODE: {"layers": 3, "layer_price_levels": 2}}, 25),
+    ("SP-R1", {EPISODE: {"layers": 2, "layer_price_levels": 2}}, None),
+    ("SP-R1", {EPISODE: {"layers": 3, "layer_price_levels": 1}}, None),
+    ("SP-R2", {EPISODE: {"median_layer_lifetime_s": 9.99, "layer_to_execution_ratio": 3.0}}, 20),
+    ("SP-R2", {EPISODE: {"median_layer_lifetime_s": 10.0, "layer_to_execution_ratio": 3.0}}, None),
+    ("SP-R2", {EPISODE: {"median_layer_lifetime_s": 9.99, "layer_to_execution_ratio": 2.99}}, None),
+    ("SP-R3", {EPISODE: {"executions_while_resting": 1}}, 25),
+    ("SP-R3", {EPISODE: {"executions_while_resting": 0}}, None),
+    ("SP-R4", {EPISODE: {"cancel_ratio_pct": 90.0}}, 10),
+    ("SP-R4", {EPISODE: {"cancel_ratio_pct": 89.9}}, None),
+    ("SP-R5", {"order_history": {"fast_cancel_episode_days": ["2024-03-01", "2024-03-05"]}}, 15),
+    ("SP-R5", {"order_history": {"fast_cancel_episode_days": ["2024-03-01"]}}, None),
+    ("SP-R6", {"order_history": {"cancel_ratio_pct": 49.9}}, 10),
+    ("SP-R6", {"order_history": {"cancel_ratio_pct": 50.0}}, None),
+    ("SP-M4", {"order_history": {"cancel_ratio_pct": 80.0}}, -10),
+    ("SP-M4", {"order_history": {"cancel_ratio_pct": 79.9}}, None),
+    ("SP-M1", {"trader_profile": {"role": "Market Maker"}}, -30),
+    ("SP-M1", {"trader_profile": {"department": "Electronic Market Making"}}, -30),
+    ("SP-M2", {EPISODE: {"median_layer_lifetime_s": 60.01}}, -20),
+    ("SP-M2", {EPISODE: {"median_layer_lifetime_s": 60.0}}, None),
+    ("SP-M3", {EPISODE: {"opposite_executed_quantity": 0}}, -15),
+    ("SP-M3", {EPISODE: {"opposite_executed_quantity": 0, "layers": 0}}, None),
+]
+
+
+@pytest.mark.parametrize(("rule", "overrides", "weight"), SPOOFING_BOUNDARIES)
+def test_spoofing_rule_at_its_boundary(rule, overrides, weight):
+    assert fired("spoofing", spoofing_alert(_reprice()), overrides).get(rule) == weight
+
+
+def test_every_rule_of_every_specialist_has_a_unit_test():
+    from agents.orchestrator import SPECIALISTS
+    from tests.servers import REPO
+
+    tests = "".join((REPO / "tests" / name).read_text() for name in
+                    ("test_rules_insider.py", "test_rules_wash_spoofing.py", "test_guards.py"))
+    rules = {rule.id for module in SPECIALISTS.values() for rule in module.SPECIALIST.rules}
+    assert not {r for r in rules if f'"{r}"' not in tests}
