@@ -2,7 +2,7 @@
 
 Each case is a directory holding ``alert.xml``, ``case.json`` (what it is modelled on, why, and
 the determinations a compliance reviewer would accept) and the data files its tools read: a
-DATA_DIR of its own. The cases live in scripts/cases/ (insider.py, wash.py, spoofing.py), each
+DATA_DIR of its own. The cases live in scripts/cases/ (insider.py, insider_controls.py, wash.py, spoofing.py), each
 modelled on a public enforcement action or on a typical false-positive pattern, named in its
 rationale. ``smarts-analyzer evaluate`` runs them. Run from the repository root:
 ``python scripts/make_cases.py [OUT]`` (default test_data/cases; the library's BASELINE.json is
@@ -16,13 +16,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from cases import insider, spoofing, wash
+from cases import insider, insider_controls, spoofing, wash
 
 OUT = Path(__file__).resolve().parent.parent / "test_data" / "cases"
 
 
 def main(out: Path = OUT) -> None:
-    cases = [make() for module in (insider, wash, spoofing) for make in module.CASES]
+    cases = [make() for module in (insider, insider_controls, wash, spoofing) for make in module.CASES]
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     for stale in (p for p in out.glob("*") if p.is_dir()):
