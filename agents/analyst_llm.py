@@ -16,6 +16,9 @@ The model's CLOSE passes through the same guards as the offline rules' (a docume
 red flags that must be explained, not outweighed): while one stands, the case becomes
 NEEDS_HUMAN_REVIEW and the decision names the guard.
 
+Every attempt is booked with the model's rate limit first (agents/llm_limit.py; shared by all
+workers and instances when the web app passes one in) and waits its turn, so that many runs at
+once stay under the endpoint's requests and tokens per minute instead of meeting 429s.
 Transient failures (429, 5xx, timeouts, connection errors) are retried with exponential
 backoff by tenacity, honouring a short ``Retry-After``; the client's own retries are off so
 there is one policy. When the model cannot be reached or its output is invalid, the result
@@ -29,6 +32,7 @@ import contextvars
 import json
 import logging
 import threading
+import time
 from typing import Literal
 
 import httpx
@@ -44,6 +48,7 @@ from agents.analyst_offline import GUARD_CONFIDENCE, OfflineAnalyst, guarded_rev
 from agents.decision import Decision, Determination, Finding
 from agents.events import EventType
 from agents.investigation import Case
+from agents.llm_limit import RateLimit, Unlimited, estimate_tokens
 from agents.progress import NullReporter, StepReporter, current_writer, progress_event, someone_watching
 from agents.text import plural
 
@@ -51,6 +56,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_INTERVAL = 0.25   # at most four analyst_token events a second
 MAX_RETRY_AFTER = 30.0
+EXPECTED_COMPLETION_TOKENS = 800  # booked with the rate limit before the answer says what it used
 
 
 class CitedFinding(BaseModel):
@@ -220,29 +226,30 @@ class LLMAnalyst:
     """An OpenAI-compatible model as analyst; see the module docstring."""
 
     def __init__(self, model: str, *, api_key: str, base_url: str | None = None, timeout: float = 60.0,
-                 max_attempts: int = 3, reporting_firm: str = "[Reporting firm]"):
+                 max_attempts: int = 3, reporting_firm: str = "[Reporting firm]", rate_limit: RateLimit | None = None):
         self.model = model
         self.name = model
         self.max_attempts = max(1, max_attempts)
         self.reporting_firm = reporting_firm
+        self.rate_limit = rate_limit or Unlimited()
         # Not ``streaming=True``: .stream() streams regardless, and .invoke() stays one plain call.
+        # stream_usage: a streamed answer reports its tokens too, for the rate limit's correction.
         chat = ChatOpenAI(model=model, api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0,
-                          temperature=0)
+                          temperature=0, stream_usage=True)
         self.llm = chat.bind_tools([SubmitDetermination], tool_choice="auto")
 
     @classmethod
-    def from_settings(cls, settings) -> LLMAnalyst:
+    def from_settings(cls, settings, rate_limit: RateLimit | None = None) -> LLMAnalyst:
         return cls(settings.openai_model, api_key=settings.openai_api_key, base_url=settings.openai_base_url,
                    timeout=settings.llm_timeout, max_attempts=settings.llm_max_retries,
-                   reporting_firm=settings.reporting_firm)
+                   reporting_firm=settings.reporting_firm, rate_limit=rate_limit)
 
     def decide(self, case: Case, reporter: StepReporter) -> Decision:
         offline = OfflineAnalyst(self.reporting_firm).decide(case, NullReporter())
         messages = build_messages(case, offline)
         tokens = _TokenStream(case)
-        reporter.progress(f"Asking {self.model} to weigh the evidence", total=2)
         try:
-            message = self._call(messages, tokens)
+            message = self._call(messages, tokens, reporter)
             decision, dropped = self._decision(case, _parse(message))
         except ModelUnavailable as exc:
             log.warning("LLM analyst %s failed: %s", self.model, exc)
@@ -264,20 +271,33 @@ class LLMAnalyst:
         decision.analyst_note = " ".join(notes) or None
         return decision
 
-    def _call(self, messages: list, tokens: _TokenStream) -> AIMessage:
-        """The call, retried on transient errors; all text is flushed before it returns."""
+    def _call(self, messages: list, tokens: _TokenStream, reporter: StepReporter) -> AIMessage:
+        """The call, booked with the rate limit and retried on transient errors; all text is
+        flushed before it returns."""
         attempts = 0
+        booked = estimate_tokens("".join(str(m.content) for m in messages), EXPECTED_COMPLETION_TOKENS)
         try:
             for attempt in Retrying(stop=stop_after_attempt(self.max_attempts), wait=_wait, reraise=True,
                                     retry=retry_if_exception(_transient)):
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    if attempts > 1:
+                    wait = self.rate_limit.reserve(booked)
+                    if attempts == 1:
+                        reporter.progress(f"Asking {self.model} to weigh the evidence" + (
+                            f" in {wait:.1f} s, its turn under the model's shared rate limit" if wait >= 0.1
+                            else ""), total=2)
+                    else:
                         tokens.add(f"\n[attempt {attempts} after a transient error]\n")
+                    time.sleep(wait)  # cooperative under gevent; a cancel interrupts it
                     if someone_watching():
                         tokens.live()
-                        return self._stream(messages, tokens)
-                    return self._whole(messages, tokens)
+                        message = self._stream(messages, tokens)
+                    else:
+                        message = self._whole(messages, tokens)
+                    used = (message.usage_metadata or {}).get("total_tokens")
+                    if used:
+                        self.rate_limit.settle(booked, used)
+                    return message
         except (openai.OpenAIError, httpx.HTTPError) as exc:
             raise ModelUnavailable(_describe_failure(exc, attempts)) from exc
         finally:

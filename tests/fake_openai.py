@@ -4,9 +4,14 @@ Real HTTP on 127.0.0.1, so the app's real langchain-openai client, httpx and ret
 exercised. Replies are scripted per request (:meth:`FakeOpenAI.push`); unscripted requests get
 a plausible, valid determination derived from the prompt (the offline rules' result it
 states and the evidence ids it lists), which is what benchmarks need. A thread per
-connection serves hundreds of concurrent requests.
+connection serves hundreds of concurrent requests. Answers report their usage (about four
+characters a token), streamed ones too when the client asks for it.
 
-    python -m tests.fake_openai --port 8400 --delay 2     # standalone, e.g. for bench/
+With a rate limit (``requests_per_second``) it behaves like a provider's: a token bucket
+holding one second's worth of requests, refilled continuously; a request beyond it is answered
+429 with a Retry-After, and counted (``GET /stats``).
+
+    python -m tests.fake_openai --port 8400 --delay 2 --rps 20     # standalone, e.g. for bench/
 """
 
 from __future__ import annotations
@@ -65,11 +70,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeOpenAI:
-    def __init__(self, delay: float = 0.0, port: int = 0):
+    def __init__(self, delay: float = 0.0, port: int = 0, requests_per_second: float = 0.0):
         self.delay = delay
         self.script: deque = deque()
         self.requests: list[dict] = []
         self.arrivals: list[float] = []  # time.monotonic() of each request, for retry timing
+        self.requests_per_second = requests_per_second
+        self.rate_limited = 0            # requests answered 429 by the rate limit
+        self._bucket, self._filled_at = requests_per_second, time.monotonic()
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", port), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -90,6 +98,25 @@ class FakeOpenAI:
         with self._lock:
             self.script.extend(replies)
 
+    def admit(self) -> float:
+        """0 when the rate limit lets a request through now, else the seconds until it would."""
+        if not self.requests_per_second:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            self._bucket = min(self.requests_per_second,
+                               self._bucket + (now - self._filled_at) * self.requests_per_second)
+            self._filled_at = now
+            if self._bucket >= 1:
+                self._bucket -= 1
+                return 0.0
+            self.rate_limited += 1
+            return (1 - self._bucket) / self.requests_per_second
+
+    def stats(self) -> dict:
+        with self._lock:
+            return {"requests": len(self.requests), "rate_limited": self.rate_limited}
+
     def next_reply(self, request: dict):
         with self._lock:
             self.requests.append(request)
@@ -99,6 +126,11 @@ class FakeOpenAI:
 
 def _prompt(request: dict) -> str:
     return "\n".join(m.get("content") or "" for m in request.get("messages", []) if isinstance(m.get("content"), str))
+
+
+def _usage(request: dict, written: str) -> dict:
+    prompt, completion = len(_prompt(request)) // 4, len(written) // 4
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def _decision_args(reply: Decide, request: dict) -> dict:
@@ -129,11 +161,33 @@ def _handler(fake: FakeOpenAI):
         def log_message(self, *args) -> None:  # keep test output quiet
             pass
 
+        def do_GET(self) -> None:
+            if self.path != "/stats":
+                self.send_error(404)
+                return
+            self._json(200, fake.stats())
+
+        def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_POST(self) -> None:
             if not self.path.endswith("/chat/completions"):
                 self.send_error(404)
                 return
             request = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+            retry_after = fake.admit()
+            if retry_after:
+                self._json(429, {"error": {"message": "Rate limit reached for requests", "type": "requests",
+                                           "code": "rate_limit_exceeded"}},
+                           {"retry-after": f"{retry_after:.3f}"})
+                return
             reply = fake.next_reply(request)
             if fake.delay:
                 time.sleep(fake.delay)
@@ -168,9 +222,12 @@ def _handler(fake: FakeOpenAI):
                 message["tool_calls"] = [{"id": "call_1", "type": "function", "function": {
                     "name": tool, "arguments": json.dumps(_decision_args(reply, request))}}]
                 finish = "tool_calls"
+            written = (message["content"] or "") + "".join(c["function"]["arguments"]
+                                                           for c in message.get("tool_calls", []))
             body = json.dumps({"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                                "model": model, "choices": [{"index": 0, "message": message,
-                                                            "finish_reason": finish}]}).encode()
+                                                            "finish_reason": finish}],
+                               "usage": _usage(request, written)}).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
@@ -196,7 +253,7 @@ def _handler(fake: FakeOpenAI):
             text = reply.text if isinstance(reply, Garbage) else reply.prose
             for i in range(0, len(text), 12):
                 chunk({"content": text[i:i + 12]})
-            finish = "stop"
+            finish, arguments = "stop", ""
             if isinstance(reply, Decide):
                 if reply.gate:
                     reply.gate.wait()
@@ -207,6 +264,11 @@ def _handler(fake: FakeOpenAI):
                     chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments[i:i + 64]}}]})
                 finish = "tool_calls"
             chunk({}, finish)
+            if (request.get("stream_options") or {}).get("include_usage"):
+                written = text + arguments
+                usage = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                         "model": model, "choices": [], "usage": _usage(request, written)}
+                send(f"data: {json.dumps(usage)}\n\n".encode())
             send(b"data: [DONE]\n\n")
             send(b"")  # the last chunk
 
@@ -217,8 +279,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Serve a fake OpenAI-compatible endpoint.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before every reply")
+    parser.add_argument("--rps", type=float, default=0.0, help="requests per second allowed; beyond: 429")
     args = parser.parse_args()
-    fake = FakeOpenAI(delay=args.delay, port=args.port).start()
+    fake = FakeOpenAI(delay=args.delay, port=args.port, requests_per_second=args.rps).start()
     print(fake.url, flush=True)
     fake._thread.join()
 

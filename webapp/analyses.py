@@ -2,7 +2,9 @@
 
 The upload is an ordinary multipart form: without JavaScript it answers 303 to the analysis
 page (or re-renders the page with the error); with htmx it answers the form fragment with
-the error in place, or an ``HX-Redirect`` to the analysis page.
+the error in place, or an ``HX-Redirect`` to the analysis page. Several files, or a zip, make a
+batch instead (webapp/batches.py) and lead to the batch page. A client asking for JSON (the
+CLI) gets JSON answers. Every run goes through the work queue (webapp/workqueue.py).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from agents.alerts import AlertError, parse_alert
-from webapp import runner
+from webapp import batches, intake, runner, workqueue
 from webapp.paths import resource_dir
 from webapp.templating import size_label
 from webapp.timeline import fold
@@ -31,13 +33,14 @@ def sample_alerts() -> dict[str, Path]:
     return {p.name: p for p in sorted(directory.glob("*.xml"))}
 
 
-def _index(error: str | None = None, status: int = 200, filename: str | None = None):
+def _index(error: str | None = None, status: int = 200, filename: str | None = None, refused=()):
     """The upload page, or — for htmx — just the form, with ``error`` shown in it."""
     if request.headers.get("HX-Request") and request.method == "POST":
-        return render_template("fragments/_upload_form.html", error=error, filename=filename), status
+        return render_template("fragments/_upload_form.html", error=error, filename=filename, refused=refused), status
     services = _services()
-    return render_template("index.html", error=error, filename=filename, samples=sample_alerts(),
-                           runs=services.store.recent(limit=25), total_runs=services.store.count()), status
+    return render_template("index.html", error=error, filename=filename, refused=refused, samples=sample_alerts(),
+                           runs=services.store.recent(limit=25), total_runs=services.store.count(),
+                           recent_batches=batches.recent(services)), status
 
 
 @bp.get("/")
@@ -47,29 +50,68 @@ def index():
 
 @bp.post("/analyses")
 def create():
-    max_bytes = _services().settings.max_alert_bytes
+    """One alert starts an analysis; several files, or a zip, start a batch (webapp/intake.py)."""
     sample = request.form.get("sample")
     if sample:
         path = sample_alerts().get(sample)
         if path is None:
             return _index(f"There is no sample alert called {sample!r}.", 404)
-        raw, filename = path.read_bytes(), path.name
-    else:
-        upload = request.files.get("alert")
-        if upload is None or not upload.filename:
-            return _index("Choose an alert file (SMARTS XML export) to upload.", 400)
-        filename = upload.filename
+        return _start_one(path.read_bytes(), path.name)
+    uploads = [upload for upload in request.files.getlist("alert") if upload.filename]
+    if not uploads:
+        return _index("Choose an alert file (SMARTS XML export) to upload.", 400)
+    head = uploads[0].stream.read(8)
+    uploads[0].stream.seek(0)
+    if len(uploads) == 1 and not intake.is_archive(uploads[0].filename, head):
+        upload = uploads[0]
+        max_bytes = _services().settings.max_alert_bytes
         raw = upload.stream.read(max_bytes + 1)
         if len(raw) > max_bytes:
-            return _index(f"{filename} is larger than the {size_label(max_bytes)} limit for one alert.", 413, filename)
+            return _index(f"{upload.filename} is larger than the {size_label(max_bytes)} limit for one alert.", 413,
+                          upload.filename)
+        return _start_one(raw, upload.filename)
+    return _start_batch(uploads)
+
+
+def _start_one(raw: bytes, filename: str):
     try:
         alert = parse_alert(raw)
     except AlertError as exc:
         return _index(f"{filename}: {exc.message}", exc.status, filename)
+    [run] = workqueue.submit(current_app._get_current_object(), [(alert, raw, filename)])
+    return _created(url_for("analyses.show", run_id=run.id), {"run_id": run.id})
 
-    run = _services().store.create(alert, raw, filename=filename)
-    runner.start(current_app._get_current_object(), run.id)
-    target = url_for("analyses.show", run_id=run.id)
+
+def _start_batch(uploads):
+    try:
+        received = intake.read_uploads(uploads, intake.Limits.from_settings(_services().settings))
+    except intake.UploadRefused as exc:
+        return _refused(exc.message, exc.status)
+    if not received.accepted:
+        return _refused(f"None of the {received.files} files is an alert this app can investigate.", 422,
+                        received.refused)
+    label = uploads[0].filename if len(uploads) == 1 else f"{len(uploads)} files"
+    batch = batches.create(current_app._get_current_object(), received, label=label)
+    return _created(url_for("batches.show", batch_id=batch.id),
+                    {"batch_id": batch.id, "accepted": batch.accepted,
+                     "refused": [{"filename": r.filename, "reason": r.reason} for r in batch.refused],
+                     "report": url_for("batches.report", batch_id=batch.id)})
+
+
+def _wants_json() -> bool:
+    """Scripts (the CLI) ask for JSON; browsers get pages and redirects."""
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _refused(message: str, status: int, refused=()):
+    if _wants_json():
+        return jsonify(error=message, refused=[{"filename": r.filename, "reason": r.reason} for r in refused]), status
+    return _index(message, status, refused=refused)
+
+
+def _created(target: str, summary: dict):
+    if _wants_json():
+        return jsonify(url=target, **summary), 201, {"Location": target}
     if request.headers.get("HX-Request"):
         return Response(status=204, headers={"HX-Redirect": target})
     return redirect(target, code=303)
@@ -88,7 +130,8 @@ def show(run_id: str):
     run, view = _load(run_id)
     raw = _services().store.alert_bytes(run.id)
     alert = parse_alert(raw) if raw else None
-    return render_template("analysis.html", run=run, view=view, alert=alert)
+    ahead = _services().queue.position(run.id) if view.status == "queued" else None
+    return render_template("analysis.html", run=run, view=view, alert=alert, queue_ahead=ahead)
 
 
 @bp.get("/analyses/<run_id>.json")
@@ -133,8 +176,9 @@ def sample(name: str):
 
 @bp.app_errorhandler(RequestEntityTooLarge)
 def too_large(_exc):
-    return _index(f"The upload is larger than the {size_label(_services().settings.max_alert_bytes)} limit for one "
-                  "alert.", 413)
+    settings = _services().settings
+    return _index(f"The upload is larger than the {size_label(settings.batch_max_bytes)} limit for an upload (and "
+                  f"{size_label(settings.max_alert_bytes)} for one alert).", 413)
 
 
 @bp.app_errorhandler(CSRFError)

@@ -29,7 +29,9 @@ class Services:
     settings: Settings
     redis: redis.Redis
     store: RunStore
+    queue: object | None = None        # webapp.workqueue.WorkQueue
     hub: object | None = None
+    dispatcher: object | None = None   # this worker's webapp.workqueue.Dispatcher
     extra: dict = field(default_factory=dict)
 
     def hub_for_worker(self):
@@ -42,6 +44,19 @@ class Services:
             self.hub = Hub(self.redis)
         return self.hub
 
+    def dispatcher_for_worker(self, app: Flask | None = None, workers: int = 1):
+        """This worker's dispatcher, taking runs off the work queue (started on first use; gunicorn
+        workers start theirs at boot, with the worker count that divides the instance's cap)."""
+        import os
+
+        from flask import current_app
+
+        from webapp.workqueue import Dispatcher
+
+        if self.dispatcher is None or self.dispatcher.pid != os.getpid():
+            self.dispatcher = Dispatcher(app or current_app._get_current_object(), workers=workers).start()
+        return self.dispatcher
+
     def make_analyst(self):
         """The LLM analyst when an API key is configured, else the offline rules analyst.
 
@@ -51,8 +66,10 @@ class Services:
         if "analyst" not in self.extra:
             if self.settings.llm_enabled:
                 from agents.analyst_llm import LLMAnalyst
+                from webapp.llm_limit import rate_limit_for
 
-                self.extra["analyst"] = LLMAnalyst.from_settings(self.settings)
+                self.extra["analyst"] = LLMAnalyst.from_settings(self.settings,
+                                                                 rate_limit=rate_limit_for(self.redis, self.settings))
             else:
                 self.extra["analyst"] = OfflineAnalyst(reporting_firm=self.settings.reporting_firm)
         return self.extra["analyst"]
@@ -83,17 +100,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     client = redis_client(settings.redis_url, settings.redis_pool_size)
     app.config.update(
         SECRET_KEY=settings.secret_key or _secret_key(client),
-        MAX_CONTENT_LENGTH=settings.max_alert_bytes + 64 * 1024,  # the file plus multipart overhead
+        # One alert, or a batch of them (several files or a zip), plus the multipart overhead.
+        MAX_CONTENT_LENGTH=max(settings.max_alert_bytes, settings.batch_max_bytes) + 1024 * 1024,
         SSE_REDIS_URL=settings.redis_url,
         WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session; analysts keep tabs open
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
     )
-    app.extensions["saa"] = Services(settings=settings, redis=client,
-                                     store=RunStore(client, settings.run_ttl_seconds))
+    from webapp.workqueue import WorkQueue
+
+    app.extensions["saa"] = Services(settings=settings, redis=client, store=RunStore(client, settings.run_ttl_seconds),
+                                     queue=WorkQueue(client, instance=settings.instance_name,
+                                                     cap=settings.max_runs_in_flight,
+                                                     slot_ttl_ms=int(settings.lease_ttl * 1000)))
     csrf.init_app(app)
 
-    from webapp import analyses, health, templating
+    from webapp import analyses, batch_pages, health, templating
     from webapp.a2a import bp as a2a
     from webapp.sse import sse
 
@@ -101,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(a2a)  # JSON-RPC clients authenticate with bearer tokens, not browser sessions
     app.register_blueprint(a2a)
     app.register_blueprint(analyses.bp)
+    app.register_blueprint(batch_pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(sse)
     return app

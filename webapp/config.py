@@ -53,6 +53,13 @@ class Settings:
     remote_agents: dict[str, str]
     remote_agent_token: str | None
     run_ttl_seconds: int
+    max_runs_in_flight: int
+    queue_poll_interval: float
+    llm_requests_per_minute: int
+    llm_tokens_per_minute: int
+    batch_max_files: int
+    batch_max_bytes: int
+    batch_max_ratio: int
 
     @property
     def llm_enabled(self) -> bool:
@@ -84,6 +91,17 @@ class Settings:
             a2a_auth_token=os.environ.get("A2A_AUTH_TOKEN") or None,
             remote_agents={kind: url for kind, var in REMOTE_AGENT_VARS.items() if (url := os.environ.get(var))},
             remote_agent_token=os.environ.get("REMOTE_AGENT_TOKEN") or None,
+            # The work queue (webapp/workqueue.py): runs executing at once per instance, shared evenly by
+            # its workers; the rest wait in one FIFO queue that every instance takes from.
+            max_runs_in_flight=max(1, _int("MAX_RUNS_IN_FLIGHT", 200)),
+            queue_poll_interval=_float("QUEUE_POLL_INTERVAL", 0.5),
+            # The model's limits, shared by every worker of every instance (0: none).
+            llm_requests_per_minute=_int("LLM_REQUESTS_PER_MINUTE", 0),
+            llm_tokens_per_minute=_int("LLM_TOKENS_PER_MINUTE", 0),
+            # Many alerts at once (webapp/intake.py): per upload, after decompression.
+            batch_max_files=_int("BATCH_MAX_FILES", 2000),
+            batch_max_bytes=_int("BATCH_MAX_BYTES", 64 * 1024 * 1024),
+            batch_max_ratio=_int("BATCH_MAX_RATIO", 100),
         )
         values.update(overrides)
         return cls(**values)

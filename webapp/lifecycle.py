@@ -1,12 +1,17 @@
-"""A worker's background duties: resuming orphaned runs, and handing runs back on shutdown.
+"""A worker's background duties: taking runs off the work queue, resuming orphaned runs, and
+handing runs back on shutdown.
 
-* Recovery: every RECOVERY_INTERVAL (jittered) each worker looks at the active runs; one whose
-  lease is gone — its worker was killed, or handed it back — is claimed by whoever gets there
-  first and resumed (webapp/runner.py). The timeline shows the resume.
-* Graceful shutdown (SIGTERM, as a PaaS sends on deploy): stop taking over runs, hand this
-  worker's runs back (stopped without a terminal event, lease released, so another instance
-  resumes them at once), end the open SSE streams without ``close`` so browsers reconnect
-  elsewhere — and only then let gunicorn stop the worker.
+* Dispatch: the worker's dispatcher (webapp/workqueue.py) starts at boot and takes runs off the
+  queue within the instance's cap.
+* Recovery: every RECOVERY_INTERVAL (jittered) each worker looks at the active runs; one that is
+  not waiting in the queue, holds no live slot and whose lease is gone — its worker was killed —
+  is put back at the head of the queue, and resumed by whichever worker takes it
+  (webapp/runner.py); the timeline shows the resume. The sweep starts nothing itself, so the cap
+  holds for resumed runs too.
+* Graceful shutdown (SIGTERM, as a PaaS sends on deploy): stop taking runs, hand this worker's
+  runs back (stopped without a terminal event, lease and slot released, queued again at the head
+  so another worker or instance resumes them at once), end the open SSE streams without
+  ``close`` so browsers reconnect elsewhere — and only then let gunicorn stop the worker.
 """
 
 from __future__ import annotations
@@ -25,29 +30,36 @@ log = logging.getLogger(__name__)
 
 
 class Lifecycle:
-    def __init__(self, app: Flask):
+    def __init__(self, app: Flask, workers: int = 1):
         self.app = app
         self.services = app.extensions["saa"]
+        self.workers = workers
         self.stopping = False
         self.sweeper: gevent.Greenlet | None = None
 
     def sweep(self) -> list[str]:
-        """Resume every active run that nobody holds a lease on; returns the ids taken over."""
-        store, taken = self.services.store, []
+        """Queue again every active run that nobody runs or will run; returns their ids.
+
+        Waiting runs are left alone in one round trip, and leases read in one more, so a long
+        queue costs the sweep little."""
+        store, queue, requeued = self.services.store, self.services.queue, []
         local = keeper.local_runs()
-        for run_id in store.active():
+        active = store.active()
+        waiting = queue.waiting_among(active)
+        candidates = [run_id for run_id in active if run_id not in waiting and run_id not in local]
+        for run_id, owner in zip(candidates, store.lease_owners(candidates), strict=True):
             if self.stopping:
                 break
-            if run_id in local or store.lease_owner(run_id) is not None:
+            if owner is not None:
                 continue
             run = store.get(run_id)
             if run is None or run.finished:
                 store.retire(run_id)
                 continue
-            if runner.start(self.app, run_id) is not None:  # claims the lease, or someone else did
-                log.info("resuming run %s (no live owner)", run_id)
-                taken.append(run_id)
-        return taken
+            if queue.requeue(run_id):  # unless a live slot holds it: then it is being started
+                log.info("run %s has no live owner: queued again to resume", run_id)
+                requeued.append(run_id)
+        return requeued
 
     def _sweep_forever(self) -> None:
         interval = self.services.settings.recovery_interval
@@ -59,6 +71,7 @@ class Lifecycle:
                 log.warning("recovery sweep skipped: %s", exc)
 
     def start(self) -> None:
+        self.services.dispatcher_for_worker(self.app, workers=self.workers)
         if self.services.settings.recovery_interval > 0:
             self.sweeper = gevent.spawn(self._sweep_forever)
 
@@ -66,7 +79,15 @@ class Lifecycle:
         self.stopping = True
         if self.sweeper is not None:
             self.sweeper.kill()
+        dispatcher = self.services.dispatcher
+        if dispatcher is not None:
+            dispatcher.stop()
         handed_back = runner.hand_back_all()
+        if dispatcher is not None:
+            try:
+                dispatcher.hand_back(handed_back)
+            except redis.RedisError as exc:  # their slots lapse and the sweep queues them again
+                log.warning("could not queue the handed-back runs again: %s", exc)
         if self.services.hub is not None:
             self.services.hub.close()
         log.info("shutdown: handed back %d run(s), closed %d stream(s)", len(handed_back),
@@ -76,7 +97,7 @@ class Lifecycle:
 
 def attach(worker) -> Lifecycle:
     """Called from gunicorn's post_worker_init: start recovery, and wrap SIGTERM for a clean handover."""
-    lifecycle = Lifecycle(worker.wsgi)
+    lifecycle = Lifecycle(worker.wsgi, workers=worker.cfg.workers)
     lifecycle.start()
     gunicorn_exit = signal.getsignal(signal.SIGTERM)
 

@@ -278,7 +278,7 @@ def _finish(emitter: RunEmitter, outcome: Outcome) -> None:
 
 def cancel(app: Flask, run_id: str) -> None:
     """Ask a run to stop. Its owner's keeper hears it at once and stops it (webapp/keeper.py); a run
-    nobody owns is ended here."""
+    nobody owns — still queued, or orphaned — is ended here."""
     services = app.extensions["saa"]
     store = services.store
     store.request_cancel(run_id)
@@ -289,6 +289,7 @@ def cancel(app: Flask, run_id: str) -> None:
     if not store.claim(run_id, owner, ttl_ms(services)):
         return  # someone took it in the meantime; they see the flag
     try:
+        services.queue.withdraw(run_id)  # a queued run ends here without ever running
         run = store.get(run_id)
         if run is not None and not run.finished:
             emitter = RunEmitter(app, run)

@@ -12,6 +12,20 @@ Layout (all keys under ``saa:``):
 * ``run:<id>:followers`` hash — per worker process, how many of its streams follow the run;
                         events are published only while it is not empty (see webapp/feed.py)
 
+The work queue (webapp/workqueue.py), under one hash tag because its scripts use them together:
+
+* ``{queue}:waiting``   sorted set — runs waiting for a slot, by ticket (FIFO across instances)
+* ``{queue}:ticket``    counter — the last ticket handed out
+* ``{queue}:slots``     sorted set — every run holding a slot, by the slot's deadline (ms, Redis clock)
+* ``{queue}:slots:<instance>`` the same, for one instance: its count is what the cap limits
+
+Batches (webapp/batches.py) and the model's shared rate limit (webapp/llm_limit.py):
+
+* ``batch:<id>``        hash — label, source, created_at, accepted count, refused files (JSON)
+* ``batch:<id>:runs``   list — the batch's run ids in upload order (the batch → runs linkage)
+* ``batches``           sorted set of batch ids by creation time
+* ``llm:<endpoint>``    hash — the rate limiter's theoretical arrival times for one model endpoint
+
 Because the stream ID is the sequence number, appending is also fencing: Redis refuses an
 ID not greater than the last one, so two writers can never interleave or duplicate a seq.
 """
@@ -110,6 +124,26 @@ def alert_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}:alert"
 
 
+def queue_key(part: str, instance: str | None = None) -> str:
+    """``waiting``, ``ticket``, ``slots`` or (with ``instance``) ``slots:<instance>``: one hash tag."""
+    return f"{PREFIX}{{queue}}:{part}" + (f":{instance}" if instance else "")
+
+
+def batch_key(batch_id: str) -> str:
+    return f"{PREFIX}batch:{batch_id}"
+
+
+def batch_runs_key(batch_id: str) -> str:
+    return f"{PREFIX}batch:{batch_id}:runs"
+
+
+BATCHES_INDEX = f"{PREFIX}batches"
+
+
+def llm_limit_key(endpoint: str) -> str:
+    return f"{PREFIX}llm:{endpoint}"
+
+
 def channel(run_id: str) -> str:
     """The flask-sse channel a run's events are published on."""
     return f"analysis:{run_id}"
@@ -157,7 +191,9 @@ class RunStore:
 
     # ------------------------------------------------------------------ runs
     def create(self, alert, raw: bytes, *, filename: str, source: str = "web",
-               extra: dict[str, str] | None = None) -> Run:
+               extra: dict[str, str] | None = None, pipe: redis.client.Pipeline | None = None) -> Run:
+        """Store a new run. With ``pipe`` (a transaction), only queue the writes in it: the caller
+        executes it, so that many runs — a batch — are stored together or not at all."""
         run_id = uuid.uuid4().hex
         now = time.time()
         fields = {
@@ -166,7 +202,8 @@ class RunStore:
             "symbol": alert.symbol, "subject": alert.subject, "created_at": repr(now), "last_seq": "0",
             **(extra or {}),
         }
-        pipe = self.redis.pipeline(transaction=True)
+        own = pipe is None
+        pipe = self.redis.pipeline(transaction=True) if own else pipe
         pipe.hset(run_key(run_id), mapping=fields)
         pipe.set(alert_key(run_id), raw)
         pipe.zadd(RUNS_INDEX, {run_id: now})
@@ -174,7 +211,8 @@ class RunStore:
         if self.ttl:
             pipe.expire(run_key(run_id), self.ttl)
             pipe.expire(alert_key(run_id), self.ttl)
-        pipe.execute()
+        if own:
+            pipe.execute()
         return Run(run_id, fields)
 
     def get(self, run_id: str) -> Run | None:
@@ -219,6 +257,13 @@ class RunStore:
     def lease_owner(self, run_id: str) -> str | None:
         owner = self.redis.get(lease_key(run_id))
         return owner.decode() if owner else None
+
+    def lease_owners(self, run_ids: list[str]) -> list[str | None]:
+        """The lease owner of each run (None: nobody), in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for run_id in run_ids:
+            pipe.get(lease_key(run_id))
+        return [owner.decode() if owner else None for owner in pipe.execute()]
 
     def active(self) -> list[str]:
         return sorted(m.decode() for m in self.redis.smembers(ACTIVE_RUNS))

@@ -58,7 +58,9 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def analyst_mode() -> dict:
         settings = current_app.extensions["saa"].settings
-        common = {"max_alert_size": size_label(settings.max_alert_bytes)}
+        common = {"max_alert_size": size_label(settings.max_alert_bytes),
+                  "batch_limits": f"{settings.batch_max_files:,} files, {size_label(settings.batch_max_bytes)} "
+                                  "uncompressed"}
         if settings.llm_enabled:
             return {**common, "analyst_mode": f"LLM analyst ({settings.openai_model})", "analyst_offline": False}
         return {**common, "analyst_mode": "Offline rules analyst (no AI model)", "analyst_offline": True}

@@ -19,7 +19,7 @@ from flask import Response, current_app, request, stream_with_context
 from google.protobuf import json_format
 
 from agents.alerts import AlertError, parse_alert
-from webapp import runner
+from webapp import runner, workqueue
 from webapp.a2a import tasks
 from webapp.a2a.agents import INPUT_MODES, OUTPUT_MODES, A2AAgent, agent_for
 from webapp.a2a.errors import (
@@ -252,7 +252,9 @@ def start_task(call: Call) -> Run:
             data={"alertKind": str(alert.kind)})
     extra = {"context_id": params.message.context_id or uuid.uuid4().hex,
              "message_id": params.message.message_id or uuid.uuid4().hex, "a2a_agent": call.agent.path}
-    return services().store.create(alert, raw, filename=filename, source="a2a", extra=extra)
+    # Into the work queue like every run: it starts here at once when a slot is free.
+    [run] = workqueue.submit(current_app._get_current_object(), [(alert, raw, filename)], source="a2a", extra=extra)
+    return run
 
 
 def send_message(call: Call) -> dict:
@@ -260,11 +262,9 @@ def send_message(call: Call) -> dict:
     run = start_task(call)
     history = _history_length(params.configuration) if params.HasField("configuration") else None
     if params.configuration.return_immediately:
-        runner.start(current_app._get_current_object(), run.id)
         return {"task": task_json(run, [], history)}
     hub = current_hub()
     with hub.subscription(run.id) as queue:  # blocking: this client waits on the events for the end
-        runner.start(current_app._get_current_object(), run.id)
         for _item in follow(services().store, queue, run.id, 0, services().settings.sse_heartbeat_interval):
             pass
     run, events = load(run.id)
@@ -341,8 +341,7 @@ def send_streaming_message(call: Call):
     heartbeat = services().settings.sse_heartbeat_interval
 
     def stream():
-        with hub.subscription(run.id) as queue:  # subscribed before the run starts: nothing is missed
-            runner.start(current_app._get_current_object(), run.id)
+        with hub.subscription(run.id) as queue:  # follow() reads the log after subscribing: nothing is missed
             yield from _stream_task(run, [], heartbeat, queue)
 
     return stream()
