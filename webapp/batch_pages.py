@@ -63,10 +63,13 @@ def show(batch_id: str):
 
 @bp.get("/batches/<batch_id>.json")
 def report(batch_id: str):
-    """The batch as JSON, for the CLI and scripts: its record, counts and every item's state."""
+    """The batch as JSON, for the CLI and scripts: its record, counts and every item's state
+    (``?items=0``: the counts only)."""
     batch = _load(batch_id)
     items = batches.items(_services(), batches.run_ids(_services(), batch.id))
     progress = batches.progress(items)
+    if request.args.get("items") == "0":
+        items = []
     return jsonify(
         id=batch.id, label=batch.label, source=batch.source, created_at=batch.created_at,
         url=url_for("batches.show", batch_id=batch.id), total=progress.total, done=progress.done,

@@ -1,9 +1,11 @@
-"""``smarts-analyzer``: serve the app, or analyse one alert file in the terminal.
+"""``smarts-analyzer``: serve the app, or analyse alerts from the terminal.
 
 ``serve`` hands over to gunicorn with the gevent worker (the same config as the Procfile);
 with REDIS_URL unset it runs an embedded Redis for the lifetime of the server.
-``analyse`` runs the investigation in-process and prints the events and decision as JSON
+``analyse FILE`` runs the investigation in-process and prints the events and decision as JSON
 lines, the third rendering of the event vocabulary (after HTML and A2A).
+``analyse DIR_OR_ZIP`` submits the alerts to a server as one batch, shows a progress bar while
+they run and ends with a summary table (webapp/batch_client.py says why it goes to a server).
 ``evaluate`` runs the case library (agents/evaluation.py) and ends with one line of figures;
 it exits 1 when an enforcement-modelled case is closed or a figure falls below the baseline.
 """
@@ -30,6 +32,11 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def analyse(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if path.is_dir() or path.suffix.lower() == ".zip":
+        from webapp.batch_client import analyse_batch
+
+        return analyse_batch(path, server=args.server, token=args.token)
     from agents.alerts import AlertError, parse_alert
     from agents.analyst_offline import OfflineAnalyst
     from agents.data import dataset
@@ -101,9 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     p_serve.add_argument("--workers", type=int, default=None)
     p_serve.set_defaults(func=serve)
-    p_analyse = sub.add_parser("analyse", help="investigate one alert file and print JSON lines")
-    p_analyse.add_argument("file")
+    p_analyse = sub.add_parser("analyse", help="investigate one alert file (JSON lines), or a folder or .zip of "
+                                                "alerts as a batch on a server (progress bar, summary table)")
+    p_analyse.add_argument("file", metavar="FILE_DIR_OR_ZIP")
     p_analyse.add_argument("--offline", action="store_true", help="use the offline analyst even with an API key")
+    p_analyse.add_argument("--server", default=os.environ.get("SMARTS_ANALYZER_URL", "http://localhost:8000"),
+                           help="the server a folder or zip is submitted to (default: $SMARTS_ANALYZER_URL or "
+                                "http://localhost:8000)")
+    p_analyse.add_argument("--token", default=os.environ.get("SMARTS_ANALYZER_TOKEN"),
+                           help="bearer token for the server, if it requires one ($SMARTS_ANALYZER_TOKEN)")
     p_analyse.set_defaults(func=analyse)
     p_eval = sub.add_parser("evaluate", help="run the case library and print the table, the confusion matrix and "
                                              "one line of figures")
