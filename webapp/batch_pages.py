@@ -110,7 +110,9 @@ def _fragment(batch: Batch, known: dict[str, Item], changed: list[Item]) -> str:
     parts = [env.get_template("fragments/_batch_progress.html").render(
         batch=batch, progress=batches.progress(known), oob=True)]
     row = env.get_template("fragments/_batch_item.html")
-    parts += [row.render(item=item, oob=True) for item in changed]
+    # Each row in a <template> of its own: after the counts' <div>, the HTML parser would drop a
+    # bare <tr>, and htmx swaps out-of-band elements found inside templates.
+    parts += [f"<template>{row.render(item=item, oob=True)}</template>" for item in changed]
     return "".join(parts)
 
 
