@@ -112,7 +112,8 @@ def test_a_zip_of_the_sample_alerts_runs_as_a_batch_with_live_counts(paced_serve
 def test_several_files_through_the_form_with_javascript_off(paced_server, page_without_js):
     page = page_without_js
     page.goto(paced_server.url + "/")
-    page.set_input_files("#alert-file", [str(SAMPLES / "wash_genuine_gldx.xml"), str(SAMPLES / "wash_false_positive_prsm.xml")])
+    page.set_input_files("#alert-file", [str(SAMPLES / "wash_genuine_gldx.xml"),
+                                         str(SAMPLES / "wash_false_positive_prsm.xml")])
     page.click("#upload-form button[type=submit]")
     page.wait_for_url(BATCH_URL)
     # No stream without JS: the page refreshes itself until the batch is done.
