@@ -289,6 +289,7 @@ class LLMAnalyst:
                     else:
                         tokens.add(f"\n[attempt {attempts} after a transient error]\n")
                     time.sleep(wait)  # cooperative under gevent; a cancel interrupts it
+                    time.sleep(self.rate_limit.ready())
                     if someone_watching():
                         tokens.live()
                         message = self._stream(messages, tokens)

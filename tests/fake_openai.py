@@ -77,6 +77,7 @@ class FakeOpenAI:
         self.arrivals: list[float] = []  # time.monotonic() of each request, for retry timing
         self.requests_per_second = requests_per_second
         self.rate_limited = 0            # requests answered 429 by the rate limit
+        self.first_at = self.last_at = None  # wall-clock time of the first and the last request answered
         self._bucket, self._filled_at = requests_per_second, time.monotonic()
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", port), _handler(self))
@@ -115,12 +116,15 @@ class FakeOpenAI:
 
     def stats(self) -> dict:
         with self._lock:
-            return {"requests": len(self.requests), "rate_limited": self.rate_limited}
+            return {"requests": len(self.requests), "rate_limited": self.rate_limited,
+                    "first_at": self.first_at, "last_at": self.last_at}
 
     def next_reply(self, request: dict):
         with self._lock:
             self.requests.append(request)
             self.arrivals.append(time.monotonic())
+            self.last_at = time.time()
+            self.first_at = self.first_at or self.last_at
             return self.script.popleft() if self.script else Decide()
 
 

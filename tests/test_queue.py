@@ -179,3 +179,13 @@ def test_no_limit_configured_means_no_booking(own_redis):
     assert isinstance(rate_limit_for(client, Settings.from_env(redis_url=url)), Unlimited)
     limited = rate_limit_for(client, Settings.from_env(redis_url=url, llm_requests_per_minute=60))
     assert isinstance(limited, SharedRateLimit)
+
+
+def test_requests_woken_late_together_are_spaced_out_again_before_sending(own_redis):
+    _url, client = own_redis
+    requests = limiter(client, requests_per_minute=1200)
+    booked = [requests.reserve(500) for _ in range(5)]     # turns 50 ms apart...
+    assert booked[-1] >= 0.19
+    time.sleep(0.3)  # ...but this worker was busy: all five turns have passed when they wake
+    ready = [requests.ready() for _ in range(5)]
+    assert ready[0] < 0.01 and all(0.045 <= b - a <= 0.051 for a, b in itertools.pairwise(ready)), ready

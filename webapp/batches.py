@@ -110,7 +110,7 @@ def create(app: Flask, intake: Intake, *, label: str, source: str = "web") -> Ba
             pipe.expire(batch_runs_key(batch_id), ttl)
 
     workqueue.submit(app, [(a.alert, a.raw, a.filename) for a in intake.accepted], source=source,
-                     extra={"batch_id": batch_id}, also=record)
+                     extra={"batch_id": batch_id}, also=record, take=0)
     return _batch(fields)
 
 

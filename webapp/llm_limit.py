@@ -7,8 +7,11 @@ which the next booking may start; a booking starts at the later of now and both 
 moves them on by one request interval (60 s / LLM_REQUESTS_PER_MINUTE) and by its tokens' share
 of a minute (tokens × 60 s / LLM_TOKENS_PER_MINUTE). The caller is told how long to wait, and
 waits. Bookings are served in the order they are made, so a crowd of waiting runs neither
-polls nor stampedes: one script call per request. When the response reports its usage, the
-token schedule is corrected by the difference from the estimate.
+polls nor stampedes. At its turn, just before sending, the caller books once more on a second
+schedule of requests actually sent (:meth:`SharedRateLimit.ready`): normally it is told to go at
+once, but sleepers that a busy worker woke late, together, are spaced out again instead of
+bursting into 429s. When the response reports its usage, the token schedule is corrected by the
+difference from the estimate.
 
 If Redis cannot be reached, a request goes out unbooked (logged): the model's own 429s and the
 analyst's retries are then the only brake, which is better than failing the analysis.
@@ -44,6 +47,17 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(start - now) + 120000)
 return math.ceil(start - now)
 """
 
+# The same schedule for requests actually going out (field 's'): sleepers that wake late together
+# (a busy worker) are spaced out again. KEYS: the endpoint's hash. ARGV: ms per request.
+_READY = """
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local start = math.max(now, tonumber(redis.call('HGET', KEYS[1], 's') or '0'))
+redis.call('HSET', KEYS[1], 's', tostring(start + tonumber(ARGV[1])))
+return math.ceil(start - now)
+"""
+
 # KEYS: the endpoint's hash. ARGV: ms per token, token difference (used - reserved).
 _SETTLE = """
 if redis.call('HEXISTS', KEYS[1], 't') == 1 then
@@ -61,6 +75,7 @@ class SharedRateLimit:
         self.per_request_ms = 60_000 / requests_per_minute if requests_per_minute > 0 else 0
         self.per_token_ms = 60_000 / tokens_per_minute if tokens_per_minute > 0 else 0
         self._reserve = client.register_script(_RESERVE)
+        self._ready = client.register_script(_READY)
         self._settle = client.register_script(_SETTLE)
 
     def reserve(self, tokens: int) -> float:
@@ -70,6 +85,15 @@ class SharedRateLimit:
             log.warning("model rate limit unavailable (%s); sending unbooked", exc)
             return 0.0
         return max(0, int(wait_ms)) / 1000
+
+    def ready(self) -> float:
+        if not self.per_request_ms:
+            return 0.0
+        try:
+            return max(0, int(self._ready(keys=[self.key], args=[self.per_request_ms]))) / 1000
+        except redis.RedisError as exc:
+            log.warning("model rate limit unavailable (%s); sending unbooked", exc)
+            return 0.0
 
     def settle(self, reserved: int, used: int) -> None:
         if not self.per_token_ms or used == reserved:

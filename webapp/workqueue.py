@@ -255,8 +255,11 @@ class Dispatcher:
             self.queue.requeue(run_id)
 
 
-def submit(app: Flask, entries, *, source: str = "web", extra: dict[str, str] | None = None, also=None) -> list:
-    """Store new runs and queue them, in one transaction; this worker starts what it could take.
+def submit(app: Flask, entries, *, source: str = "web", extra: dict[str, str] | None = None, also=None,
+           take: int = 1) -> list:
+    """Store new runs and queue them, in one transaction; this worker starts at most ``take`` of the
+    runs at the head of the queue at once (its own, when nothing waits ahead of it) and leaves the
+    rest to its dispatcher, so the request answers without waiting for runs to start.
 
     ``entries`` are (alert, raw bytes, filename). ``also(pipe, runs)`` adds writes that belong to
     the same transaction (a batch's record). Returns the stored runs, in order.
@@ -268,7 +271,9 @@ def submit(app: Flask, entries, *, source: str = "web", extra: dict[str, str] | 
             for alert, raw, filename in entries]
     if also is not None:
         also(pipe, runs)
-    services.queue.enqueue(pipe, [run.id for run in runs], dispatcher.room())
+    services.queue.enqueue(pipe, [run.id for run in runs], min(take, dispatcher.room()))
     taken = pipe.execute()[-1]
     dispatcher.launch([run_id.decode() for run_id in taken])
+    if len(runs) > len(taken):
+        dispatcher.poke()
     return runs
