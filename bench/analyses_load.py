@@ -165,7 +165,8 @@ def main() -> None:
     llm_url = fake.stdout.readline().strip()
     env = {"REDIS_URL": store.url, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": llm_url, "OPENAI_MODEL": "bench-llm",
            "LLM_TIMEOUT": "60", "SECRET_KEY": "bench", "DATA_CACHE_DIR": str(work / "cache"),
-           "REDIS_POOL_SIZE": "400", "ACCESS_LOG": ""}
+           "REDIS_POOL_SIZE": "400", "ACCESS_LOG": "",
+           "MAX_RUNS_IN_FLIGHT": str(max(args.concurrent))}  # all at once: what this benchmark measures
     server = AppServer(env=env, log_path=work / "server.log", workers=args.workers).start()
     client = redis.Redis.from_url(store.url)
     try:
