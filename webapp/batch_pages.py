@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 
 import gevent
+import redis
 from flask import (
     Blueprint,
     Response,
@@ -118,6 +119,13 @@ def _fragment(batch: Batch, known: dict[str, Item], changed: list[Item]) -> str:
 
 def _frames(services, batch: Batch, cursor: float, heartbeat: float, retry_ms: int) -> Iterator[str]:
     yield f": batch {batch.id}\nretry: {retry_ms}\n\n"
+    try:
+        yield from _updates(services, batch, cursor, heartbeat)
+    except redis.RedisError:
+        return  # Redis restarting: end without `close`, so the browser reconnects with Last-Event-ID
+
+
+def _updates(services, batch: Batch, cursor: float, heartbeat: float) -> Iterator[str]:
     read_at = time.time()
     current = batches.items(services, batches.run_ids(services, batch.id))
     known = {item.run_id: item for item in current}
