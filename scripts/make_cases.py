@@ -22,7 +22,11 @@ OUT = Path(__file__).resolve().parent.parent / "test_data" / "cases"
 
 
 def main(out: Path = OUT) -> None:
-    cases = [make() for module in (insider, insider_controls, wash, spoofing) for make in module.CASES]
+    write_library([make() for module in (insider, insider_controls, wash, spoofing) for make in module.CASES], out)
+
+
+def write_library(cases: list, out: Path) -> None:
+    """Write ``cases`` under ``out``, one directory each, replacing the case directories already there."""
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     for stale in (p for p in out.glob("*") if p.is_dir()):
