@@ -235,7 +235,7 @@ def _build(table: Table, source: Path, target: Path) -> None:
         raise
 
 
-def _in_os_thread(fn: Callable[[], object]) -> object:
+def in_os_thread(fn: Callable[[], object]) -> object:
     """Run a long build off the gevent hub when gevent is active, so other greenlets keep going."""
     try:
         import gevent.monkey
@@ -271,7 +271,7 @@ class Dataset:
         target = self.cache_file(name)
         if not target.exists():
             log.info("indexing %s into %s", self.source(name), target)
-            _in_os_thread(lambda: _build(TABLES[name], self.source(name), target))
+            in_os_thread(lambda: _build(TABLES[name], self.source(name), target))
         return target
 
     def connection(self, name: str) -> sqlite3.Connection:

@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypedDict
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
+from agents.chart_data import chart_for
 from agents.data import TABLES, Dataset
 from agents.decision import Decision, Finding, FindingKind
 from agents.evidence import Citation, Evidence
@@ -211,6 +212,10 @@ def tool_node(specialist: Specialist, tool: ToolSpec) -> Callable:
                       delay=settings.get("step_delay", 0.0)) as reporter:
                 evidence = tool.run(dataset, state["alert"], reporter)
                 reporter.summary = evidence.summary
+                reporter.details["result"] = evidence.model_dump(mode="json", exclude={"summary"})
+                chart = chart_for(tool.name, dataset, state["alert"], evidence)
+                if chart:
+                    reporter.details["chart"] = chart
         except Exception as exc:  # a failed step is a documented gap, never a hung or crashed run
             log.warning("tool %s failed: %s", tool.name, exc, exc_info=not isinstance(exc, RuntimeError))
             evidence = Evidence.failed(tool.name, tool.title, str(exc) or exc.__class__.__name__)

@@ -58,6 +58,8 @@ def _triage(state: InvestigationState, config: RunnableConfig) -> dict:
             reporter.summary = (f"{alert.alert_type} alert on {alert.symbol} ({alert.subject}) → "
                                 f"{specialist.label.lower()} agent, "
                                 + (f"remote over A2A at {remote}" if remote else f"{len(specialist.tools)} tools"))
+            if not remote:  # triage, the specialist's tools, its analyst: the header's "step N of M"
+                reporter.details["steps_total"] = 1 + len(specialist.tools) + 1
     except UnsupportedAlert as exc:
         return {"error": str(exc)}
     return {"route": REMOTE if remote else str(kind)}

@@ -8,10 +8,14 @@ Outside a LangGraph run (unit tests calling a tool directly) the writer is a no-
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import date, datetime
+from datetime import time as clock
 from typing import Any
 
 from agents.events import EventType
@@ -77,6 +81,9 @@ class StepReporter:
         self.tool = tool
         self.total = total
         self.summary = ""
+        # What the step's completion records besides its summary: the tool's inputs, its raw
+        # result, the data of its chart. Logged with the event, so the page can show them.
+        self.details: dict[str, Any] = {}
         self._done = 0
 
     def progress(self, message: str, *, step: int | None = None, total: int | None = None) -> None:
@@ -91,8 +98,44 @@ class StepReporter:
 class NullReporter:
     """A reporter for work done inside another step, whose progress is not shown separately."""
 
+    def __init__(self) -> None:
+        self.details: dict[str, Any] = {}
+
     def progress(self, *args: Any, **kwargs: Any) -> None:
         pass
+
+
+_NOT_INPUTS = frozenset({"ds", "reporter"})
+
+
+def records_inputs(tool: Callable) -> Callable:
+    """Decorate a tool so that its step records what it was asked (every argument but the dataset
+    and the reporter), shown with the step's raw result."""
+    signature = inspect.signature(tool)
+
+    @functools.wraps(tool)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        reporter = bound.arguments.get("reporter")
+        if reporter is not None and hasattr(reporter, "details"):
+            reporter.details["inputs"] = {name: plain(value) for name, value in bound.arguments.items()
+                                          if name not in _NOT_INPUTS}
+        return tool(*args, **kwargs)
+
+    return wrapper
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON can carry it: dates as ISO 8601, an alert as what identifies it."""
+    if isinstance(value, datetime | date | clock):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    if hasattr(value, "alert_id") and hasattr(value, "kind"):  # the alert itself: its id, not a copy
+        return f"alert {value.alert_id} ({value.alert_type})"
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
 
 
 @contextmanager
@@ -114,10 +157,11 @@ def step(step_id: str, title: str, *, agent: str, tool: str | None = None,
             yield reporter
         except Exception as exc:
             emit(EventType.STEP_FAILED, step_id=step_id, agent=agent, tool=tool,
-                 error=str(exc) or exc.__class__.__name__, duration_ms=_ms_since(started))
+                 error=str(exc) or exc.__class__.__name__, duration_ms=_ms_since(started),
+                 **{k: v for k, v in reporter.details.items() if k == "inputs"})
             raise
         emit(EventType.STEP_COMPLETED, step_id=step_id, agent=agent, tool=tool,
-             summary=reporter.summary, duration_ms=_ms_since(started))
+             summary=reporter.summary, duration_ms=_ms_since(started), **reporter.details)
 
 
 def _ms_since(started: float) -> float:

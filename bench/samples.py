@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,7 +50,8 @@ def one(server: AppServer, session: Browser, name: str) -> dict:
     return {
         "name": name, "expected": EXPECTED[name][0], "got": report["decision"]["determination"],
         "confidence": report["decision"]["confidence"], "wall_ms": (received - sent) * 1000,
-        "run_ms": (log[-1]["ts"] - log[0]["ts"]) * 1000, "events": len(log),
+        "run_ms": (datetime.fromisoformat(log[-1]["time"]) - datetime.fromisoformat(log[0]["time"])).total_seconds()
+        * 1000, "events": len(log),
     }
 
 

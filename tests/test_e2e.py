@@ -56,7 +56,7 @@ def test_upload_streams_every_event_in_order_and_ends(browser_session, live_serv
     assert types.count("step_started") == types.count("step_completed") + types.count("step_failed")
 
     report = live_server.client().get(f"/analyses/{run_id}.json").json()
-    assert report["status"] == "completed"
+    assert report["run"]["status"] == "completed"
     assert [e["seq"] for e in report["events"]] == ids
     assert report["decision"]["determination"] == EXPECTED[name][0]
 

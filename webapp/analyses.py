@@ -16,7 +16,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from agents.alerts import AlertError, parse_alert
-from webapp import batches, intake, runner, workqueue
+from webapp import batches, citations, intake, runner, workqueue
+from webapp import report as run_report
+from webapp.htmx import is_htmx, page_or_fragment
 from webapp.paths import resource_dir
 from webapp.templating import size_label
 from webapp.timeline import fold
@@ -136,11 +138,31 @@ def show(run_id: str):
 
 @bp.get("/analyses/<run_id>.json")
 def report(run_id: str):
-    """The run as JSON: its record, every event in order, and the decision (the CLI/report view)."""
+    """The run as one typed JSON document (webapp/report.py): its record, the decision, every event."""
     run, view = _load(run_id)
-    events = _services().store.events(run.id)
-    return jsonify(run=run.fields, status=view.status, decision=view.decision, error=view.error or None,
-                   events=[e.to_dict() for e in events])
+    return jsonify(run_report.build(run, view, _services().store.events(run.id)))
+
+
+@bp.get("/analyses/<run_id>/report")
+def report_page(run_id: str):
+    """The same report, readable: the record, the decision in brief and the event log as a table."""
+    run, view = _load(run_id)
+    return render_template("report.html", run=run, view=view,
+                           report=run_report.build(run, view, _services().store.events(run.id)))
+
+
+@bp.get("/analyses/<run_id>/findings/<int:finding>/citations/<int:index>")
+def citation(run_id: str, finding: int, index: int):
+    """The rows one citation of the decision points to: inline for htmx, a page without JavaScript."""
+    run, view = _load(run_id)
+    try:
+        cited = citations.lookup(view.decision, finding, index)
+        rows = (citations.alert_elements(_services().store.alert_bytes(run.id), cited)
+                if cited.get("source") == "alert" else citations.read(_services().settings.data_dir, cited))
+    except citations.NotCitable:
+        abort(404, description="This analysis cites no such rows.")
+    return page_or_fragment("citation.html", "fragments/_cited_rows.html", run=run, rows=rows,
+                            finding=view.decision["findings"][finding], ref=f"cite-{finding}-{index}")
 
 
 @bp.get("/analyses/<run_id>/stor.txt")
@@ -156,11 +178,16 @@ def stor(run_id: str):
 
 @bp.post("/analyses/<run_id>/cancel")
 def cancel(run_id: str):
-    """Ask the run's owner to stop; it ends the log with run_cancelled within a second."""
-    run, _view = _load(run_id)
+    """Ask the run's owner to stop; it ends the log with run_cancelled within 250 ms.
+
+    htmx asks for confirmation in the browser (hx-confirm); a plain form post — JavaScript off —
+    gets a confirmation page first, since a cancelled run cannot be resumed."""
+    run, view = _load(run_id)
+    if not is_htmx() and request.form.get("confirmed") != "yes":
+        return render_template("cancel.html", run=run, view=view)
     if not run.finished:
         runner.cancel(current_app._get_current_object(), run.id)
-    if request.headers.get("HX-Request"):
+    if is_htmx():
         return Response(status=204)
     return redirect(url_for("analyses.show", run_id=run.id), code=303)
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Flask, current_app
+from markupsafe import Markup
 
+from agents.alerts import AlertError, parse_alert
 from agents.events import EventType
+from webapp.charts import chart_for
 
 EVENT_NAMES = ",".join(str(t) for t in EventType)
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -35,13 +41,48 @@ def size_label(n: int) -> str:
     return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n / 1024:g} KiB"
 
 
-_KINDS = {"insider": "Insider dealing", "wash": "Wash trade", "spoofing": "Spoofing"}
+@functools.lru_cache(maxsize=128)
+def _sample_facts(path: str, mtime_ns: int) -> tuple[str, str] | None:
+    try:
+        alert = parse_alert(Path(path).read_bytes())
+    except (AlertError, OSError):
+        return None
+    return alert.kind.label, alert.symbol
 
 
-def sample_label(filename: str) -> str:
-    """``wash_false_positive_prsm.xml`` -> ``Wash trade — false positive — PRSM``."""
-    kind, *middle, symbol = filename.removesuffix(".xml").split("_")
-    return " — ".join([_KINDS.get(kind, kind), " ".join(middle), symbol.upper()])
+def sample_label(path: Path) -> str:
+    """``insider_edge_no_history.xml`` -> ``Insider dealing — edge case: no history — QRTZ``.
+
+    The alert type and the instrument come from the alert itself, the case from the file name
+    (without its last word when that is the instrument)."""
+    kind, *words = path.stem.split("_")
+    facts = _sample_facts(str(path), path.stat().st_mtime_ns)
+    label, symbol = facts if facts else (kind.capitalize(), "")
+    if symbol and words and words[-1].casefold() == symbol.casefold():
+        words = words[:-1]
+    case = " ".join(words)
+    if case.startswith("edge "):
+        case = "edge case: " + case.removeprefix("edge ")
+    return " — ".join(part for part in (label, case, symbol) if part)
+
+
+CLOCK_LIMIT = 9999  # seconds the live clock counts from (four digit classes); beyond, it shows the time rendered
+
+
+def live_clock(since: float) -> Markup:
+    """Seconds since ``since`` that keep counting in the browser without any script or request.
+
+    The seconds at render time become one class per decimal digit (``clock--d1-4`` is "4 tens");
+    app.css adds them up into a registered custom property and animates it one step a second
+    into a CSS counter. Every viewer's clock runs in their own browser: no polling, no pushed
+    ticks, whatever the audience. Each fragment that redraws it restarts it from the server's time.
+    """
+    seconds = max(0.0, time.time() - since)
+    whole = min(int(seconds), CLOCK_LIMIT)
+    digits = " ".join(f"clock--d{place}-{digit}" for place, digit in enumerate(reversed(f"{whole:04d}"))
+                      if digit != "0")
+    live = " clock--live" if whole < CLOCK_LIMIT else ""
+    return Markup('<span class="clock{} {}">{}</span>').format(live, digits, duration(seconds))
 
 
 def timestamp(epoch: float | str | None) -> str:
@@ -53,7 +94,7 @@ def timestamp(epoch: float | str | None) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(duration=duration, duration_ms=duration_ms, timestamp=timestamp)
     app.jinja_env.globals.update(sse_event_names=EVENT_NAMES, status_labels=STATUS_LABELS,
-                                 sample_label=sample_label)
+                                 sample_label=sample_label, live_clock=live_clock, chart_for=chart_for)
 
     @app.context_processor
     def analyst_mode() -> dict:

@@ -10,11 +10,13 @@ applying any suffix of the log again, in order, leaves the page exactly as it wa
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 from flask import current_app
 
 from agents.events import STEP_EVENTS, Event, EventType
+from webapp.charts import DRAWS_ON
 
 STATUS_BY_EVENT = {
     EventType.RUN_STARTED: "running",
@@ -41,6 +43,9 @@ class StepView:
     duration_ms: float | None = None
     attempts: int = 1
     analyst_text: str = ""
+    inputs: dict | None = None   # what the tool was asked
+    result: dict | None = None   # what it returned, raw
+    chart: dict | None = None    # the data its chart is drawn from
 
     @property
     def dom_id(self) -> str:
@@ -68,10 +73,22 @@ class RunView:
     error: str = ""
     notices: list[str] = field(default_factory=list)
     analyst: str = ""
+    steps_total: int | None = None  # known once triage has chosen the specialist
 
     @property
     def finished(self) -> bool:
         return self.status in ("completed", "failed", "cancelled")
+
+    @property
+    def step_number(self) -> int:
+        """Which step the run is at: the steps begun so far (a step run again after a resume counts once)."""
+        return len(self.steps)
+
+    def running_for(self) -> float | None:
+        """Seconds since the run started, as of now: where the header's live clock starts counting."""
+        if self.started_at is None:
+            return None
+        return max(0.0, time.time() - self.started_at)
 
     @property
     def elapsed(self) -> float | None:
@@ -103,10 +120,10 @@ class RunView:
                 self.error = ev.data.get("error", "The analysis failed.")
             elif ev.type is EventType.RUN_CANCELLED:
                 self.error = ev.data.get("reason", "Cancelled.")
+            ended_as = {EventType.RUN_COMPLETED: "done", EventType.RUN_CANCELLED: "cancelled"}.get(ev.type, "failed")
             for step in self.steps.values():  # a step cannot outlive its run
                 if step.status == "running":
-                    step.status = "failed" if ev.type is not EventType.RUN_COMPLETED else "done"
-                    step.error = step.error or ("cancelled" if ev.type is EventType.RUN_CANCELLED else "")
+                    step.status = ended_as
 
     def _apply_step(self, ev: Event) -> None:
         step = self.steps.get(ev.step_id)
@@ -117,6 +134,8 @@ class RunView:
             else:  # the step runs again after a resume: same element, fresh state
                 step.status, step.error, step.summary, step.message = "running", "", "", ""
                 step.step, step.total, step.duration_ms, step.analyst_text = None, ev.data.get("total"), None, ""
+                step.inputs = step.result = step.chart = None
+                step.started_at = ev.ts
                 step.attempts += 1
             return
         if step is None:
@@ -127,9 +146,11 @@ class RunView:
         elif ev.type is EventType.STEP_COMPLETED:
             step.status, step.summary = "done", ev.data.get("summary", "")
             step.duration_ms = ev.data.get("duration_ms")
+            step.inputs, step.result, step.chart = ev.data.get("inputs"), ev.data.get("result"), ev.data.get("chart")
+            self.steps_total = ev.data.get("steps_total", self.steps_total)
         elif ev.type is EventType.STEP_FAILED:
             step.status, step.error = "failed", ev.data.get("error", "failed")
-            step.duration_ms = ev.data.get("duration_ms")
+            step.duration_ms, step.inputs = ev.data.get("duration_ms"), ev.data.get("inputs")
 
 
 def fold(run_id: str, events: list[Event]) -> RunView:
@@ -153,7 +174,11 @@ def render_fragment(view: RunView, ev: Event, run) -> str:
     elif ev.type in STEP_EVENTS or ev.type is EventType.ANALYST_TOKEN:
         step = view.steps.get(ev.step_id)
         if step is not None:
-            parts.append(_render("fragments/_step.html", step=step, oob=True))
+            parts.append(_render("fragments/_step.html", step=step, steps=view.steps, oob=True))
+            drawn_on = DRAWS_ON.get(step.tool) if ev.type is EventType.STEP_COMPLETED else None
+            sibling = view.steps.get(f"{step.agent}.{drawn_on}") if drawn_on else None
+            if sibling is not None:  # its chart shows this step's result too: draw it again
+                parts.append(_render("fragments/_step.html", step=sibling, steps=view.steps, oob=True))
     if ev.type is EventType.DECISION or ev.is_terminal:
         parts.append(_render("fragments/_decision.html", view=view, run=run, oob=True))
     return "".join(parts)

@@ -18,7 +18,7 @@ from itertools import combinations
 from agents.alerts import WashTradeAlert
 from agents.data import TABLES, Dataset
 from agents.evidence import Citation, Evidence
-from agents.progress import StepReporter
+from agents.progress import StepReporter, records_inputs
 from agents.text import noun, plural
 
 HISTORY_DAYS = 30
@@ -30,6 +30,7 @@ FUND_TYPES = {"fund", "investment_fund", "mutual_fund", "pension_fund", "ucits",
 MANAGEMENT_DEGREES = {"same_manager", "common_manager", "sibling_fund"}
 
 
+@records_inputs
 def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> Evidence:
     """Beneficial owners of the accounts on both sides and the links between them."""
     source = TABLES["account_relationships"].path
@@ -87,6 +88,7 @@ def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> E
                     error=f"accounts not in {source}: {', '.join(missing)}" if missing else None)
 
 
+@records_inputs
 def trade_pattern(alert: WashTradeAlert, reporter: StepReporter) -> Evidence:
     """Whether the flagged trades offset each other: sides, quantities, prices and timing."""
     reporter.progress(f"Pairing {plural(len(alert.trades), 'flagged trade')}", total=1)
@@ -124,6 +126,7 @@ def trade_pattern(alert: WashTradeAlert, reporter: StepReporter) -> Evidence:
                     citations={"trades": Citation(source="alert", elements=elements, note="flagged trades")})
 
 
+@records_inputs
 def related_history(ds: Dataset, accounts: list[str], symbol: str, trade_date: date,
                     reporter: StepReporter) -> Evidence:
     """Offsetting pairs between the same accounts over the prior month: is this a habit?"""

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from agents.data import TABLES, Dataset
 from agents.evidence import Citation, Evidence
-from agents.progress import StepReporter
+from agents.progress import StepReporter, records_inputs
 from agents.text import plural
 
 VOLUME_LOOKBACK_ROWS = 20
@@ -59,6 +59,7 @@ def reaction_sessions(rows: list, event_date: date) -> tuple[dict | None, str, l
                           f"{REACTION_PCT:.0f}% or more: measured over both, to {next_session['date']}"), cited
 
 
+@records_inputs
 def price_context(ds: Dataset, symbol: str, trade_date: date, side: str, quantity: float, price: float,
                   event_date: date | None, reporter: StepReporter) -> Evidence:
     """Price move from the trade to the event's reaction, abnormal volume, and profit made or loss avoided."""
@@ -135,6 +136,7 @@ def price_context(ds: Dataset, symbol: str, trade_date: date, side: str, quantit
                     citations=citations)
 
 
+@records_inputs
 def volume_share(ds: Dataset, symbol: str, trade_date: date, flagged_volume: float,
                  reporter: StepReporter) -> Evidence:
     """How much of the day's reported volume the flagged trades made up."""

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 
 from agents.data import TABLES, DataError, Dataset
 from agents.evidence import Citation, Evidence
-from agents.progress import StepReporter
+from agents.progress import StepReporter, records_inputs
 from agents.text import plural
 
 LOOKBACK_DAYS = 14
@@ -133,6 +133,7 @@ def judge(row, symbol: str, names: list[str], event_nature: str | None, side: st
     return item
 
 
+@records_inputs
 def timeline(ds: Dataset, symbol: str, trade_date: date, side: str, event, reporter: StepReporter) -> Evidence:
     """The symbol's news before the trade, judged; and the first issuer news after it."""
     source = TABLES["news"].path

@@ -11,7 +11,7 @@ from statistics import median
 from agents.alerts import OrderEvent, SpoofingAlert
 from agents.data import TABLES, Dataset
 from agents.evidence import Citation, Evidence
-from agents.progress import StepReporter
+from agents.progress import StepReporter, records_inputs
 from agents.text import noun, plural
 
 HISTORY_DAYS = 30
@@ -93,6 +93,7 @@ def episode_facts(alert: SpoofingAlert) -> tuple[dict, dict[str, _Order]]:
     return facts, orders
 
 
+@records_inputs
 def episode(alert: SpoofingAlert, reporter: StepReporter) -> Evidence:
     """The flagged episode as evidence, citing the alert's order events."""
     reporter.progress(f"Reconstructing {plural(len(alert.orders), 'order event')}", total=2)
@@ -116,6 +117,7 @@ def episode(alert: SpoofingAlert, reporter: StepReporter) -> Evidence:
                                                   note="order events of the episode")})
 
 
+@records_inputs
 def habits(ds: Dataset, trader_id: str, trade_date: date, reporter: StepReporter) -> Evidence:
     """The trader's cancellation and order-to-trade ratios, and fast-cancel days, in the prior month."""
     source = TABLES["order_history"].path

@@ -11,12 +11,13 @@ from datetime import date, timedelta
 
 from agents.data import TABLES, Dataset
 from agents.evidence import Citation, Evidence
-from agents.progress import StepReporter
+from agents.progress import StepReporter, records_inputs
 from agents.text import noun, plural
 
 WINDOW_DAYS = 3
 
 
+@records_inputs
 def activity(ds: Dataset, trader_id: str, symbol: str, trade_date: date, side: str,
              reporter: StepReporter) -> Evidence:
     """Peers trading the symbol within a few days of the flagged trade, by direction."""

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from agents.data import TABLES, Dataset
 from agents.evidence import Citation, Evidence
-from agents.progress import StepReporter
+from agents.progress import StepReporter, records_inputs
 from agents.text import plural
 
 BASELINE_DAYS = 365
@@ -70,6 +70,7 @@ def read_restrictions(text: str, symbol: str | None) -> dict:
     return facts
 
 
+@records_inputs
 def profile(ds: Dataset, trader_id: str, symbol: str | None, reporter: StepReporter) -> Evidence:
     """Role, department, access to inside information, restrictions, plans and pre-clearance."""
     source = TABLES["trader_profiles"].path
@@ -107,6 +108,7 @@ def profile(ds: Dataset, trader_id: str, symbol: str | None, reporter: StepRepor
                                                    note=f"profile of {trader_id}")})
 
 
+@records_inputs
 def history(ds: Dataset, trader_id: str, symbol: str, trade_date: date, side: str, quantity: float,
             reporter: StepReporter) -> Evidence:
     """Baseline of the trader's own trading in the year before the flagged trade, and their position."""
