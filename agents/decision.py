@@ -49,6 +49,10 @@ class StorDraft(BaseModel):
     suspicion_type: str
     suspected_persons: list[str]
     transactions: list[str]
+    isin: str | None = None         # where the alert or the data says
+    venue: str | None = None
+    currency: str | None = None
+    accounts: list[str] = Field(default_factory=list)
     description: str
     evidence: list[str]
     confidentiality: str = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from agents.alerts import InsiderDealingAlert
+from agents.alerts import InsiderDealingAlert, moment_label
 from agents.evidence import Citation, Evidence
 from agents.investigation import ALERT, Guard, Rule, Specialist, ToolSpec, build_graph
 from agents.text import plural
@@ -294,11 +294,15 @@ def stor_fields(alert: InsiderDealingAlert, evidence: dict[str, Evidence]) -> di
         person += f", {profile.facts['role']}, {profile.facts['department']}"
     elif who.department:
         person += f", {who.department}"
+    listing, ccy = alert.listing, f" {alert.listing.currency}" if alert.listing.currency else ""
     return {
-        "instrument": act.symbol,
+        "instrument": act.symbol, "isin": listing.isin, "venue": listing.venue, "currency": listing.currency,
+        "accounts": [act.account_id] if act.account_id else [],
         "suspected_persons": [person],
-        "transactions": [f"{act.trade_date} {act.side} {act.quantity:,} {act.symbol} @ {act.price:,.2f} "
-                         f"(value {act.total_value:,.2f})"],
+        "transactions": [f"{moment_label(act.trade_date)} {act.side} {act.quantity:,} {act.symbol} @ {act.price:,.2f}"
+                         f"{ccy} (value {act.total_value:,.2f}{ccy})"
+                         + (f" on {listing.venue}" if listing.venue else "")
+                         + (f", account {act.account_id}" if act.account_id else "")],
     }
 
 

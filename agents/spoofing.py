@@ -9,7 +9,7 @@ layers were against the day's volume.
 
 from __future__ import annotations
 
-from agents.alerts import SpoofingAlert
+from agents.alerts import SpoofingAlert, moment_label
 from agents.evidence import Citation, Evidence
 from agents.investigation import ALERT, Guard, Rule, Specialist, ToolSpec, build_graph
 from agents.text import plural
@@ -118,17 +118,20 @@ def describe(alert: SpoofingAlert, evidence: dict[str, Evidence]) -> str:
     who = alert.trader
     first, last = alert.orders[0].timestamp, alert.orders[-1].timestamp
     return (f"{who.name or who.trader_id} ({who.trader_id}) sent {plural(len(alert.orders), 'order event')} in "
-            f"{alert.symbol} on {alert.trade_date} between {first.time()} and {last.time()}.")
+            f"{alert.symbol} on {alert.trade_date} between {first.time().isoformat(timespec='milliseconds')} and "
+            f"{last.time().isoformat(timespec='milliseconds')}.")
 
 
 def stor_fields(alert: SpoofingAlert, evidence: dict[str, Evidence]) -> dict:
     who = alert.trader
+    listing, ccy = alert.listing, f" {alert.listing.currency}" if alert.listing.currency else ""
     return {
-        "instrument": alert.symbol,
+        "instrument": alert.symbol, "isin": listing.isin, "venue": listing.venue, "currency": listing.currency,
+        "accounts": list(dict.fromkeys(o.account_id for o in alert.orders)),
         "suspected_persons": [f"{who.name or 'Name not given'} (trader ID {who.trader_id})"
                               + (f", {who.department}" if who.department else "")],
-        "transactions": [f"{o.timestamp.isoformat()} {o.action} {o.order_id} {o.side} {o.quantity:,} @ {o.price:,.2f}"
-                         for o in alert.orders],
+        "transactions": [f"{moment_label(o.timestamp)} {o.action} {o.order_id} {o.side} {o.quantity:,} @ "
+                         f"{o.price:,.2f}{ccy}" for o in alert.orders],
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from agents.alerts import WashTradeAlert
+from agents.alerts import WashTradeAlert, moment_label
 from agents.evidence import Citation, Evidence
 from agents.investigation import ALERT, Guard, Rule, Specialist, ToolSpec, build_graph
 from agents.tools import accounts, market
@@ -150,7 +150,8 @@ GUARDS = (
 
 def describe(alert: WashTradeAlert, evidence: dict[str, Evidence]) -> str:
     legs = "; ".join(f"#{t.sequence} {t.account_id} {t.side} {t.quantity:,} {t.symbol} @ {t.price:,.2f}"
-                     + (f" at {t.trade_time}" if t.trade_time else "") for t in alert.trades)
+                     + (f" at {t.trade_time.isoformat(timespec='milliseconds')}" if t.trade_time else "")
+                     for t in alert.trades)
     return f"On {alert.trades[0].trade_date} the flagged accounts traded {alert.symbol}: {legs}."
 
 
@@ -160,12 +161,14 @@ def stor_fields(alert: WashTradeAlert, evidence: dict[str, Evidence]) -> dict:
     persons = [f"Account {acc}" + (f" ({t.account_name})" if t.account_name else "")
                + (f", beneficial owner {owners[acc]}" if acc in owners else "")
                for acc, t in {t.account_id: t for t in alert.trades}.items()]
+    listing, ccy = alert.listing, f" {alert.listing.currency}" if alert.listing.currency else ""
     return {
-        "instrument": alert.symbol,
+        "instrument": alert.symbol, "isin": listing.isin, "venue": listing.venue, "currency": listing.currency,
+        "accounts": alert.accounts,
         "suspected_persons": persons,
-        "transactions": [f"{t.trade_date} {t.trade_time or ''} {t.account_id} {t.side} {t.quantity:,} {t.symbol} "
-                         f"@ {t.price:,.2f} order {t.order_id or 'n/a'} vs {t.counterparty_account or 'n/a'}"
-                         .replace("  ", " ") for t in alert.trades],
+        "transactions": [f"{moment_label(t.trade_date, t.trade_time)} {t.account_id} {t.side} {t.quantity:,} "
+                         f"{t.symbol} @ {t.price:,.2f}{ccy} order {t.order_id or 'n/a'} vs "
+                         f"{t.counterparty_account or 'n/a'}" for t in alert.trades],
     }
 
 

@@ -157,12 +157,14 @@ def citation(run_id: str, finding: int, index: int):
     run, view = _load(run_id)
     try:
         cited = citations.lookup(view.decision, finding, index)
+        about = view.decision["findings"][finding]
         rows = (citations.alert_elements(_services().store.alert_bytes(run.id), cited)
-                if cited.get("source") == "alert" else citations.read(_services().settings.data_dir, cited))
+                if cited.get("source") == "alert"
+                else citations.read(_services().settings.data_dir, cited, about.get("tool", "")))
     except citations.NotCitable:
         abort(404, description="This analysis cites no such rows.")
-    return page_or_fragment("citation.html", "fragments/_cited_rows.html", run=run, rows=rows,
-                            finding=view.decision["findings"][finding], ref=f"cite-{finding}-{index}")
+    return page_or_fragment("citation.html", "fragments/_cited_rows.html", run=run, rows=rows, finding=about,
+                            ref=f"cite-{finding}-{index}")
 
 
 @bp.get("/analyses/<run_id>/stor.txt")

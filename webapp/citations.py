@@ -27,6 +27,19 @@ _NEWS_HEADER = re.compile(r"^=+\s*\S+\s+News Timeline\s*=+$")
 _NEWS_LINE = re.compile(r"^(?P<ts>\d{4}-\d{2}-\d{2} \d{2}:\d{2})\s+-\s+(?P<source>[^:]+):\s*(?P<headline>.+)$")
 _CITABLE = {t.path: t for t in TABLES.values()}
 
+# The columns each tool's findings rest on, marked in the rows shown (a citation may name its own).
+READS = {
+    "trader_profile": ("role", "department", "access_level", "restrictions"),
+    "trader_history": ("symbol", "qty", "sector"),
+    "market_data": ("date", "close", "volume", "vix"),
+    "volume_impact": ("date", "volume"),
+    "news": ("ts", "headline"),
+    "peer_trades": ("trader_id", "side", "qty"),
+    "account_relationships": ("beneficial_owner_id", "beneficial_owner_name", "relationship_type", "linked_accounts"),
+    "related_accounts_history": ("account_id", "trade_time", "side", "quantity", "price"),
+    "order_history": ("timestamp", "action"),
+}
+
 
 class NotCitable(LookupError):
     """No such citation, or one whose source may not be shown."""
@@ -61,8 +74,8 @@ def lookup(decision: dict | None, finding: int, index: int) -> dict:
     return cited[index]
 
 
-def read(data_dir: Path, citation: dict) -> CitedRows:
-    """The cited lines of a data file, with its header and the cells the finding reads marked."""
+def read(data_dir: Path, citation: dict, tool: str = "") -> CitedRows:
+    """The cited lines of a data file, with its header and the cells ``tool``'s finding reads marked."""
     source = citation.get("source", "")
     table = _CITABLE.get(source)
     root = Path(data_dir).resolve()
@@ -74,7 +87,7 @@ def read(data_dir: Path, citation: dict) -> CitedRows:
         raise NotCitable(source)
     result = CitedRows(source=source, note=citation.get("note", ""), not_shown=max(0, len(lines) - MAX_ROWS))
     wanted = set(lines[:MAX_ROWS])
-    used = set(citation.get("columns") or ())
+    used = set(citation.get("columns") or READS.get(tool, ()))
     reader = _read_news if table.reader == "news" else _read_csv
     in_os_thread(lambda: reader(path, wanted, used, result))
     result.missing = sorted(wanted - {r.line for r in result.rows})

@@ -13,24 +13,27 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from enum import StrEnum
-from typing import Annotated, Literal
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
-from pydantic import BaseModel, ConfigDict, Field
 
-
-class AlertKind(StrEnum):
-    INSIDER_DEALING = "insider_dealing"
-    WASH_TRADE = "wash_trade"
-    SPOOFING = "spoofing"
-
-    @property
-    def label(self) -> str:
-        return {"insider_dealing": "Insider dealing", "wash_trade": "Wash trade",
-                "spoofing": "Spoofing / layering"}[self.value]
+from agents.alerts.models import (
+    AlertKind,
+    AlertMetadata,
+    AnomalyIndicators,
+    FlaggedTrade,
+    InsiderDealingAlert,
+    Listing,
+    OrderEvent,
+    RegulatoryFlags,
+    RelatedEvent,
+    SpoofingAlert,
+    SuspiciousActivity,
+    Trader,
+    WashTradeAlert,
+    WashTradeIndicators,
+)
 
 
 class AlertError(ValueError):
@@ -40,6 +43,7 @@ class AlertError(ValueError):
         super().__init__(message)
         self.message = message
         self.status = status
+
 
 
 # AlertType values seen in SMARTS exports, normalised (case and punctuation folded).
@@ -63,159 +67,6 @@ _ROOT_KINDS = {
 def classify_alert_type(alert_type: str) -> AlertKind | None:
     return _TYPE_NAMES.get(re.sub(r"[^a-z]", "", alert_type.casefold()))
 
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class Trader(_Model):
-    trader_id: str
-    name: str | None = None
-    department: str | None = None
-
-
-class SuspiciousActivity(_Model):
-    symbol: str
-    trade_date: date
-    side: Literal["BUY", "SELL"]
-    quantity: int
-    price: float
-    total_value: float
-
-
-class AnomalyIndicators(_Model):
-    anomaly_score: float | None = None
-    confidence_level: str | None = None
-    temporal_proximity: str | None = None
-    estimated_profit: float | None = None
-
-
-class RelatedEvent(_Model):
-    event_type: str
-    event_date: date
-    description: str | None = None
-
-
-class _AlertBase(_Model):
-    alert_id: str
-    alert_type: str
-    rule_violated: str | None = None
-    generated_at: datetime | None = None
-    notes: tuple[str, ...] = ()
-
-    @property
-    def title(self) -> str:
-        return f"{self.alert_id} · {self.alert_type}"
-
-
-class InsiderDealingAlert(_AlertBase):
-    kind: Literal[AlertKind.INSIDER_DEALING] = AlertKind.INSIDER_DEALING
-    trader: Trader
-    activity: SuspiciousActivity
-    anomaly: AnomalyIndicators = AnomalyIndicators()
-    related_event: RelatedEvent | None = None
-
-    @property
-    def symbol(self) -> str:
-        return self.activity.symbol
-
-    @property
-    def subject(self) -> str:
-        return self.trader.name or self.trader.trader_id
-
-
-class FlaggedTrade(_Model):
-    sequence: int
-    account_id: str
-    account_name: str | None = None
-    trade_date: date
-    trade_time: time | None = None
-    symbol: str
-    side: Literal["BUY", "SELL"]
-    quantity: int
-    price: float
-    total_value: float
-    counterparty_account: str | None = None
-    order_id: str | None = None
-
-
-class WashTradeIndicators(_Model):
-    time_delta: str | None = None
-    same_symbol: bool | None = None
-    same_quantity: bool | None = None
-    same_price: bool | None = None
-    offsetting_trades: bool | None = None
-    volume_impact: str | None = None
-    daily_volume: int | None = None
-
-
-class AlertMetadata(_Model):
-    severity: str | None = None
-    anomaly_score: float | None = None
-    confidence_level: str | None = None
-
-
-class RegulatoryFlags(_Model):
-    jurisdiction: str | None = None
-    regulations: tuple[str, ...] = ()
-
-
-class WashTradeAlert(_AlertBase):
-    kind: Literal[AlertKind.WASH_TRADE] = AlertKind.WASH_TRADE
-    metadata: AlertMetadata = AlertMetadata()
-    trades: tuple[FlaggedTrade, ...]
-    indicators: WashTradeIndicators = WashTradeIndicators()
-    market_context: dict[str, str] = Field(default_factory=dict)
-    regulatory: RegulatoryFlags = RegulatoryFlags()
-
-    @property
-    def symbol(self) -> str:
-        return self.trades[0].symbol
-
-    @property
-    def accounts(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for t in self.trades:
-            seen[t.account_id] = None
-            if t.counterparty_account:
-                seen[t.counterparty_account] = None
-        return list(seen)
-
-    @property
-    def subject(self) -> str:
-        return ", ".join(self.accounts)
-
-
-class OrderEvent(_Model):
-    """One order placement, amendment, cancellation or execution in a spoofing alert."""
-
-    order_id: str
-    account_id: str
-    timestamp: datetime
-    symbol: str
-    side: Literal["BUY", "SELL"]
-    quantity: int
-    price: float
-    action: Literal["PLACE", "AMEND", "CANCEL", "EXECUTE"]
-    filled_quantity: int = 0
-
-
-class SpoofingAlert(_AlertBase):
-    kind: Literal[AlertKind.SPOOFING] = AlertKind.SPOOFING
-    metadata: AlertMetadata = AlertMetadata()
-    trader: Trader
-    symbol: str
-    trade_date: date
-    orders: tuple[OrderEvent, ...]
-    market_context: dict[str, str] = Field(default_factory=dict)
-    regulatory: RegulatoryFlags = RegulatoryFlags()
-
-    @property
-    def subject(self) -> str:
-        return self.trader.name or self.trader.trader_id
-
-
-Alert = Annotated[InsiderDealingAlert | WashTradeAlert | SpoofingAlert, Field(discriminator="kind")]
 
 
 # --------------------------------------------------------------------------- parsing
@@ -372,6 +223,19 @@ def _kind_for(root: _Node, alert_type: str, where: str) -> AlertKind:
     return kind
 
 
+# Optional elements naming the listing, in the order they are looked for.
+_LISTING_TAGS = {"isin": ("ISIN",), "venue": ("Venue", "MIC", "Exchange", "ExecutionVenue"),
+                 "currency": ("Currency", "TradeCurrency")}
+
+
+def _listing(*nodes: _Node | None) -> Listing:
+    """The listing from the first of ``nodes`` that names each part (e.g. the trade, then MarketContext)."""
+    found = {name: next((value for node in nodes if node is not None for tag in tags
+                         if (value := node.text(tag, required=False))), None)
+             for name, tags in _LISTING_TAGS.items()}
+    return Listing(**found)
+
+
 def _notes(node: _Node) -> tuple[str, ...]:
     notes = node.child("InvestigationNotes", required=False)
     if notes is None:
@@ -407,7 +271,9 @@ def _read_insider(root: _Node) -> InsiderDealingAlert:
             quantity=quantity,
             price=price,
             total_value=total if total is not None else quantity * price,
+            account_id=activity.text("AccountID", required=False),
         ),
+        listing=_listing(activity, root.child("Instrument", required=False), root),
         anomaly=AnomalyIndicators(
             anomaly_score=anomaly.number("AnomalyScore", required=False),
             confidence_level=anomaly.text("ConfidenceLevel", required=False),
@@ -459,11 +325,13 @@ def _read_smarts(root: _Node) -> WashTradeAlert | SpoofingAlert:
     context = root.child("MarketContext", required=False)
     common["market_context"] = context.fields() if context is not None else {}
     if kind is AlertKind.SPOOFING:
+        common["listing"] = _listing(root.child("OrderActivity"), context, root)
         return _read_spoofing(root, common)
     flagged = root.child("FlaggedTrades")
     nodes = flagged.children("Trade")
     if not nodes:
         raise AlertError(f"{flagged.path} contains no <Trade> elements.")
+    common["listing"] = _listing(nodes[0], context, root)
     trades = []
     for i, node in enumerate(nodes, 1):
         quantity = node.whole("Quantity")
