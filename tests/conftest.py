@@ -175,34 +175,94 @@ def chromium():
         browser.close()
 
 
+class PageProblems(list):
+    """Everything that went wrong in a page: uncaught errors, console errors, failed requests and
+    error responses. A browser test fails on any of them, except a response a test provokes on
+    purpose and declares with :meth:`allow` (a refused upload answers 422 with the form)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.allowed: list[tuple[int, re.Pattern]] = []
+        self.tolerated: list[re.Pattern] = []
+
+    def allow(self, status: int, url: str) -> None:
+        """Expect responses with ``status`` from URLs matching the regular expression ``url``."""
+        self.allowed.append((status, re.compile(url)))
+
+    def tolerate(self, problem: str) -> None:
+        """Expect problems matching the regular expression ``problem`` (a test that breaks a stream)."""
+        self.tolerated.append(re.compile(problem))
+
+    def append(self, problem: str) -> None:
+        if not any(pattern.search(problem) for pattern in self.tolerated):
+            super().append(problem)
+
+    def expected(self, status: int, url: str) -> bool:
+        return any(status == allowed and pattern.search(url) for allowed, pattern in self.allowed)
+
+    def on_console(self, msg) -> None:
+        if msg.type != "error":
+            return
+        # The browser's own note on an error response is judged with the response itself.
+        if "the server responded with a status of" in msg.text:
+            status = int(re.search(r"status of (\d+)", msg.text)[1])
+            if self.expected(status, msg.location.get("url", "")):
+                return
+        self.append(f"console: {msg.text}")
+
+    def on_response(self, response) -> None:
+        if response.status >= 400 and not self.expected(response.status, response.url):
+            self.append(f"{response.status} from {response.request.method} {response.url}")
+
+    def on_request_failed(self, request) -> None:
+        # Leaving a page aborts its live stream: that is how an EventSource ends on navigation.
+        if request.failure == "net::ERR_ABORTED" and request.url.split("?")[0].endswith("/events"):
+            return
+        self.append(f"request failed: {request.method} {request.url}: {request.failure}")
+
+
 @pytest.fixture
 def page_errors():
-    return []
+    return PageProblems()
 
 
 def _page(chromium, page_errors, **context_options):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+    options = {"viewport": {"width": 1280, "height": 900}, **context_options}
+    context = chromium.new_context(**options)
     page = context.new_page()
-    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-    # Console errors count, except the browser's own note that a request answered 4xx: the
-    # tests provoke those on purpose (a refused upload answers 422 with the form).
-    page.on("console", lambda msg: page_errors.append(msg.text) if msg.type == "error"
-            and "the server responded with a status of 4" not in msg.text else None)
+    page.on("pageerror", lambda exc: page_errors.append(f"uncaught: {exc}"))
+    page.on("console", page_errors.on_console)
+    page.on("response", page_errors.on_response)
+    page.on("requestfailed", page_errors.on_request_failed)
     return context, page
+
+
+def _close(context, page_errors) -> None:
+    context.close()
+    assert list(page_errors) == [], f"the page had problems: {list(page_errors)}"
 
 
 @pytest.fixture
 def page(chromium, page_errors):
     context, page = _page(chromium, page_errors)
     yield page
-    context.close()
+    _close(context, page_errors)
+
+
+@pytest.fixture
+def phone(chromium, page_errors):
+    """A page the size of a phone (390 × 844 CSS px, touch, mobile viewport)."""
+    context, page = _page(chromium, page_errors, viewport={"width": 390, "height": 844}, is_mobile=True,
+                          has_touch=True, device_scale_factor=2)
+    yield page
+    _close(context, page_errors)
 
 
 @pytest.fixture
 def page_without_js(chromium, page_errors):
     context, page = _page(chromium, page_errors, java_script_enabled=False)
     yield page
-    context.close()
+    _close(context, page_errors)
 
 
 def upload_in_browser(page, base_url: str, alert) -> None:

@@ -77,10 +77,12 @@ def lookup(decision: dict | None, finding: int, index: int) -> dict:
 def read(data_dir: Path, citation: dict, tool: str = "") -> CitedRows:
     """The cited lines of a data file, with its header and the cells ``tool``'s finding reads marked."""
     source = citation.get("source", "")
-    table = _CITABLE.get(source)
+    table = _CITABLE.get(source)  # a name from the fixed list, before it is ever used as a path
+    if table is None:
+        raise NotCitable(source)
     root = Path(data_dir).resolve()
-    path = (root / source).resolve()
-    if table is None or not path.is_relative_to(root) or not path.is_file():
+    path = (root / table.path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():  # e.g. a symlink out of DATA_DIR
         raise NotCitable(source)
     lines = sorted({int(n) for n in citation.get("lines") or () if int(n) > 0})
     if not lines:
@@ -128,6 +130,8 @@ def _read_news(path: Path, wanted: set[int], used: set[str], result: CitedRows) 
 
 
 _PREDICATE = re.compile(r"\[(@?[A-Za-z_][\w.-]*)=([^\]'\"]*)\]")
+_STEP = r"[A-Za-z_][\w.-]*(?:\[@?[A-Za-z_][\w.-]*=[^\]'\"]*\])?"
+_ELEMENT_PATH = re.compile(rf"{_STEP}(?:/{_STEP})*")  # Trade[@sequence=1] steps, nothing more of XPath
 
 
 def alert_elements(raw: bytes | None, citation: dict) -> CitedRows:
@@ -140,10 +144,7 @@ def alert_elements(raw: bytes | None, citation: dict) -> CitedRows:
             el.tag = el.tag.split("}", 1)[1]
     result = CitedRows(source="alert", note=citation.get("note", ""))
     for path in (citation.get("elements") or ())[:MAX_ROWS]:
-        try:
-            found = root.find(_PREDICATE.sub(r"[\1='\2']", path))
-        except SyntaxError:  # not a path ElementTree understands
-            found = None
+        found = root.find(_PREDICATE.sub(r"[\1='\2']", path)) if _ELEMENT_PATH.fullmatch(path) else None
         result.elements.append((path, _xml(found) if found is not None else "(not in the alert)"))
     return result
 

@@ -27,7 +27,8 @@ def serve(args: argparse.Namespace) -> None:
         argv += ["--workers", str(args.workers)]
     argv.append("webapp.wsgi:app")
     shown = "localhost" if args.host in ("0.0.0.0", "127.0.0.1") else args.host  # noqa: S104
-    print(f"Serving on http://{shown}:{args.port}", flush=True)
+    # Not "serving" yet: the workers take seconds to boot (scripts/serve.sh says when the app answers).
+    print(f"Starting gunicorn on http://{shown}:{args.port}", flush=True)
     os.execv(sys.executable, argv)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from statistics import median
 
 from webapp.charts import Chart
-from webapp.charts.scale import Linear, clock_label, clock_ticks, padded, price, text_width
+from webapp.charts.scale import Linear, clock_label, clock_ticks, inside, padded, price, text_width
 
 WIDTH = 440
 LEFT, RIGHT = 50, 430
@@ -45,8 +45,8 @@ def build(data: dict, dom_id: str, siblings: dict) -> Chart:
         bar["lx"] = bar["end"] - 8 if bar["anchor"] == "end" else bar["end"] + 8
     span = (max(moments) - origin).total_seconds()
     axis_y = y + 14
-    ticks = [{"x": x(seconds(t)), "label": clock_label(t, span)}
-             for t in clock_ticks(origin, max(moments)) if LEFT <= x(seconds(t)) <= RIGHT]
+    ticks = inside([{"x": x(seconds(t)), "label": clock_label(t, span)}
+                    for t in clock_ticks(origin, max(moments)) if LEFT <= x(seconds(t)) <= RIGHT], WIDTH)
     parts = {"levels": levels, "bars": bars, "ticks": ticks, "axis_y": axis_y, "left": LEFT, "right": RIGHT,
              "plot_bottom": y}
     return Chart("charts/_order_book.html", dom_id, WIDTH, int(axis_y + 14),

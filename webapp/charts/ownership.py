@@ -10,6 +10,7 @@ from webapp.charts.scale import shorten
 WIDTH = 440
 OWNER_Y, ACCOUNT_Y = 26, 128
 BOX_W, BOX_H = 150, 44
+OWNER_W = 230
 
 
 def _spread(count: int, box: float = BOX_W) -> list[float]:
@@ -28,11 +29,12 @@ def build(data: dict, dom_id: str, siblings: dict) -> Chart:
     for a in records.values():
         owners.setdefault(a["owner_id"], {"id": a["owner_id"], "name": a["owner_name"], "accounts": []})
         owners[a["owner_id"]]["accounts"].append(a["account_id"])
-    owner_at = dict(zip(owners, _spread(len(owners), box), strict=True))
-    chars = max(8, int(box / 7.4))
+    owner_box = min(OWNER_W, WIDTH / max(len(owners), 1) - 12)
+    owner_at = dict(zip(owners, _spread(len(owners), owner_box), strict=True))
+    chars, owner_chars = max(8, int(box / 7.4)), max(8, int(owner_box / 7.4))
     parts = {
-        "box": {"w": round(box, 2), "h": BOX_H},
-        "owners": [{"x": owner_at[o["id"]], "y": OWNER_Y, "name": shorten(o["name"], chars),
+        "box": {"w": round(box, 2), "h": BOX_H, "owner_w": round(owner_box, 2)},
+        "owners": [{"x": owner_at[o["id"]], "y": OWNER_Y, "name": shorten(o["name"], owner_chars),
                     "sub": f"owner {o['id']}", "shared": len(o["accounts"]) > 1} for o in owners.values()],
         "accounts": [{"x": at[a], "y": ACCOUNT_Y, "name": shorten(a, chars), "missing": a not in records,
                       "sub": shorten((records[a]["relationship_type"] or "—").replace("_", " "), chars)

@@ -13,6 +13,7 @@ from webapp.charts.scale import (
     clock_ticks,
     day_label,
     day_ticks,
+    inside,
     padded,
     price,
     shorten,
@@ -52,8 +53,9 @@ def build(data: dict, dom_id: str, siblings: dict) -> Chart:
         seconds = [(m - origin).total_seconds() for m in moments]
         x = Linear(*padded(min(seconds), max(seconds), 0.25, 0.5), LEFT + 30, RIGHT - 30)
         xs = [x(s) for s in seconds]
-        ticks = [{"x": x((t - origin).total_seconds()), "label": clock_label(t, span)}
-                 for t in clock_ticks(origin + timedelta(seconds=x.lo), origin + timedelta(seconds=x.hi))]
+        ticks = inside([{"x": x((t - origin).total_seconds()), "label": clock_label(t, span)}
+                        for t in clock_ticks(origin + timedelta(seconds=x.lo), origin + timedelta(seconds=x.hi))],
+                       WIDTH)
         axis = "time of day" + (f" on {first.date()}" if first.date() == last.date() else "")
     else:  # no times in the alert: in the alert's order
         x = Linear(0.5, len(trades) + 0.5, LEFT, RIGHT)
@@ -117,7 +119,7 @@ def build_history(data: dict, dom_id: str, siblings: dict) -> Chart:
                       "y2": lanes.get(p["sell_account"], TOP), "flagged": p["date"] == data["flagged_date"]})
     height = _height(lanes)
     parts = {"lanes": [{"y": y, "label": shorten(a, 14)} for a, y in lanes.items()], "links": links,
-             "ticks": [{"x": x(d.toordinal()), "label": day_label(d)} for d in day_ticks(first, last)],
+             "ticks": inside([{"x": x(d.toordinal()), "label": day_label(d)} for d in day_ticks(first, last)], WIDTH),
              "flagged_x": x(last.toordinal()), "axis_y": height - 40, "left": LEFT, "right": RIGHT}
     days = sorted({p["date"] for p in data["pairs"]})
     desc = (f"{len(data['pairs'])} offsetting {data['symbol']} pair{'s' if len(data['pairs']) != 1 else ''} "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from webapp.charts import Chart
-from webapp.charts.scale import Linear, day_label, day_ticks, nice_ticks, padded, price, quantity, text_width
+from webapp.charts.scale import Linear, day_label, day_ticks, inside, nice_ticks, padded, price, quantity, text_width
 
 WIDTH, HEIGHT = 440, 300
 LEFT, RIGHT = 48, 430
@@ -47,8 +47,8 @@ def build(data: dict, dom_id: str, siblings: dict) -> Chart:
                  for r in series],
         "price_ticks": [{"y": y(t), "label": price(t)} for t in nice_ticks(lo, hi, 4)],
         "volume_label": {"y": VOLUME_TOP, "label": quantity(top_volume)},
-        "day_ticks": [{"x": x(d.toordinal()), "label": day_label(d)}
-                      for d in day_ticks(date.fromordinal(int(min(days))), date.fromordinal(int(max(days))))],
+        "day_ticks": inside([{"x": x(d.toordinal()), "label": day_label(d)} for d in
+                             day_ticks(date.fromordinal(int(min(days))), date.fromordinal(int(max(days))))], WIDTH),
         "trade": {"x": trade_x, "y": y(trade["price"]), "label": trade_label,
                   "anchor": "end" if trade_x + text_width(trade_label) > RIGHT else "start"},
         "event": {"x": x(_day_number(event["date"])), "label": event.get("type") or "Event"} if event else None,

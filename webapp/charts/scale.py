@@ -87,6 +87,11 @@ def clock_ticks(first: datetime, last: datetime, count: int = 4) -> list[datetim
     return [midnight + timedelta(seconds=s) for s in nice_ticks(lo, hi, count)] if hi > lo else [first]
 
 
+def inside(ticks: list[dict], width: float, size: float = 11) -> list[dict]:
+    """The tick labels (``x``, ``label``; centred) that fit inside the chart's width."""
+    return [t for t in ticks if text_width(t["label"], size) / 2 <= t["x"] <= width - text_width(t["label"], size) / 2]
+
+
 def text_width(text: str, size: float = 12) -> float:
     """Rough width of a label in the app's sans-serif, to keep labels inside the chart."""
     return len(text) * size * 0.56
