@@ -216,7 +216,8 @@ class PageProblems(list):
 
     def on_request_failed(self, request) -> None:
         # Leaving a page aborts its live stream: that is how an EventSource ends on navigation.
-        if request.failure == "net::ERR_ABORTED" and request.url.split("?")[0].endswith("/events"):
+        # So does moving on before the browser's background fetch of the icon has finished.
+        if request.failure == "net::ERR_ABORTED" and request.url.split("?")[0].endswith(("/events", "/favicon.svg")):
             return
         self.append(f"request failed: {request.method} {request.url}: {request.failure}")
 
@@ -247,6 +248,46 @@ def page(chromium, page_errors):
     context, page = _page(chromium, page_errors)
     yield page
     _close(context, page_errors)
+
+
+@pytest.fixture
+def open_page(chromium, page_errors):
+    """Pages on demand (``open_page(viewport=..., java_script_enabled=False)``), checked like ``page``."""
+    contexts = []
+
+    def open_(**options):
+        context, page = _page(chromium, page_errors, **options)
+        contexts.append(context)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    assert list(page_errors) == [], f"the pages had problems: {list(page_errors)}"
+
+
+def axe_source() -> str:
+    """axe-core, as scripts/test.sh installs it from npm (tests only; never served to users)."""
+    version = re.search(r"^AXE_VERSION=(\S+)$", (REPO / "scripts" / "test.sh").read_text(), re.M)[1]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    directory = Path(os.environ.get("AXE_CORE_DIR") or cache / "smarts-analyzer" / f"axe-core-{version}")
+    path = directory / "node_modules" / "axe-core" / "axe.min.js"
+    assert path.is_file(), f"axe-core {version} is not installed at {path}: run scripts/test.sh"
+    return path.read_text()
+
+
+def axe_violations(page, source: str) -> list[dict]:
+    """Serious and critical axe-core violations in the page as it is now (WCAG 2.x A and AA rules).
+
+    axe is evaluated through the DevTools protocol, which the page's Content-Security-Policy does
+    not govern: the page under test keeps its own strict policy."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(source)
+    found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations'],
+        runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}}))
+        .violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                               nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)}))""")
+    return [v for v in found if v["impact"] in ("serious", "critical")]
 
 
 @pytest.fixture

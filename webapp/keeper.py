@@ -170,9 +170,12 @@ def keep(services, local: LocalRun) -> None:
     next_renewal = time.monotonic() + renew_every
     failures = 0
     with _CancelSignals(services, run_id) as signals:
+        # A cancel published before the subscription was in place is not heard; the flag it set
+        # first is read at once, not at the next renewal (which could let a short run finish).
+        first: str | None = "check"
         while True:
             timeout = CANCEL_POLL if signals.polling else max(0.0, next_renewal - time.monotonic())
-            signal_ = signals.wait(timeout)
+            signal_, first = (first, None) if first else (signals.wait(timeout), None)
             renewal_due = time.monotonic() >= next_renewal
             try:
                 # On a "check" or a renewal, the durable flag is read too: no cancel is missed.

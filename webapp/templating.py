@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +86,11 @@ def live_clock(since: float) -> Markup:
     return Markup('<span class="clock{} {}">{}</span>').format(live, digits, duration(seconds))
 
 
+def pretty_json(value) -> str:
+    """Indented JSON as text (autoescaped where it is shown), for people reading a raw result."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
 def timestamp(epoch: float | str | None) -> str:
     if epoch in (None, ""):
         return ""
@@ -92,7 +98,8 @@ def timestamp(epoch: float | str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(duration=duration, duration_ms=duration_ms, timestamp=timestamp)
+    app.jinja_env.filters.update(duration=duration, duration_ms=duration_ms, timestamp=timestamp,
+                                 pretty_json=pretty_json)
     app.jinja_env.globals.update(sse_event_names=EVENT_NAMES, status_labels=STATUS_LABELS,
                                  sample_label=sample_label, live_clock=live_clock, chart_for=chart_for)
 
