@@ -3,7 +3,7 @@ with the keyboard alone.
 
 Page types: home (fresh, and after a refused upload), an analysis while it runs, finished with
 each determination and alert type (charts, STOR), cancelled, with cited rows open, the cited-rows
-page, the report, the cancel confirmation (JavaScript off) and an error page.
+page, the report, an error page, a batch, and the cancel confirmation (JavaScript off).
 """
 
 from __future__ import annotations
@@ -91,6 +91,13 @@ def _page_types(open_page, live_server, paced_server, runs, options):
     page.goto(f"{base}/analyses/{'0' * 32}")
     yield "not-found", page
 
+    page.goto(base + "/")
+    page.set_input_files("#alert-file", [str(SAMPLES / name) for name in sorted(FINISHED.values())])
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/batches/[0-9a-f]{32}$"))
+    expect(page.locator("#batch-progress")).to_have_attribute("data-finished", "true", timeout=30_000)
+    yield "batch", page
+
     # What a browser without JavaScript gets from the cancel button: the form posted as it is. (axe
     # itself needs JavaScript, so the page is reached by submitting the form natively, past htmx.)
     upload_in_browser(page, paced_server.url, SAMPLES / "spoofing_genuine_flux.xml")
@@ -113,7 +120,7 @@ def test_no_page_scrolls_sideways_on_a_phone(open_page, page_errors, live_server
     for name, page in _page_types(open_page, live_server, paced_server, runs, PHONE):
         widths[name] = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
         page.screenshot(path=str(ARTIFACTS / f"phone-{name}.png"), full_page=True)
-    assert len(widths) == 15
+    assert len(widths) == 16
     assert {name: w for name, w in widths.items() if w > 390} == {}
 
 
