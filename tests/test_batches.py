@@ -176,7 +176,8 @@ def test_a_queued_run_can_be_cancelled_before_it_ever_runs(capped_instances, qrd
     items = report(a, response.json()["batch_id"])["items"]
     waiting = items[-1]["run_id"]  # two slots in all: the third waits
     analyst = Browser(b)
-    cancelled = analyst.http.post(f"/analyses/{waiting}/cancel", data={"csrf_token": analyst.token})
+    cancelled = analyst.http.post(f"/analyses/{waiting}/cancel", data={"csrf_token": analyst.token,
+                                                                        "confirmed": "yes"})
     assert cancelled.status_code == 303
     assert [e.type for e in log_of(qrds, waiting)] == ["run_cancelled"]
     done = until_finished(qrds, a, response.json()["batch_id"])

@@ -254,3 +254,17 @@ def test_cancel_asks_first_and_the_running_step_says_cancelled(slow_server, page
     expect(page.locator("#decision")).to_contain_text("Analysis cancelled")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "analysis-cancelled.png"), full_page=True)
+
+
+def test_printing_keeps_the_evidence_and_drops_the_controls(live_server, page):
+    finished_page(page, live_server, "spoofing_genuine_flux.xml")
+    page.emulate_media(media="print")
+    expect(page.locator(".run-actions")).to_be_hidden()
+    expect(page.locator(".skip-link")).to_be_hidden()
+    chart = page.locator("figure.chart svg")
+    expect(chart).to_be_visible()
+    width = page.evaluate("document.documentElement.clientWidth")
+    assert 0 < chart.bounding_box()["width"] <= width
+    expect(page.locator("#decision .verdict")).to_be_visible()
+    pdf = page.pdf(format="A4")  # headless Chromium prints it
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000

@@ -97,8 +97,9 @@ def test_missing_key_evidence_reviews_and_says_so():
 
 def _card(decision) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(resource_dir("templates")), autoescape=True)
+    env.globals["url_for"] = lambda endpoint, **values: f"/{endpoint}"  # the card links citations to their rows
     view = SimpleNamespace(decision=decision.model_dump(mode="json"), status="completed")
-    return env.get_template("fragments/_decision.html").render(view=view, run=None, oob=False)
+    return env.get_template("fragments/_decision.html").render(view=view, run=SimpleNamespace(id="r" * 32), oob=False)
 
 
 def test_the_card_shows_the_score_against_the_thresholds_the_guard_and_what_confidence_means():

@@ -275,7 +275,8 @@ def test_cancel_interrupts_a_step_that_is_blocked(gated_server, fake_llm, grds):
         run_id = upload(gated_server)
         wait_for(grds, run_id, asking_the_model)  # the model holds its answer
         session = Browser(gated_server)
-        response = session.http.post(f"/analyses/{run_id}/cancel", data={"csrf_token": session.token})
+        response = session.http.post(f"/analyses/{run_id}/cancel", data={"csrf_token": session.token,
+                                                                          "confirmed": "yes"})
         assert response.status_code == 303
         assert terminal(grds, run_id, timeout=5).type == "run_cancelled"
         assert not gate.is_set()  # it ended while the model still had not answered
@@ -296,7 +297,8 @@ def test_cancel_stops_a_step_inside_the_specialist_subgraph(slow_server, grds):
     step = "insider_dealing.trader_profile"  # a node of the specialist's graph, nested in the orchestrator's
     wait_for(grds, run_id, lambda e: e.type == "step_started" and e.step_id == step)
     session = Browser(slow_server)
-    assert session.http.post(f"/analyses/{run_id}/cancel", data={"csrf_token": session.token}).status_code == 303
+    assert session.http.post(f"/analyses/{run_id}/cancel", data={"csrf_token": session.token,
+                                                                 "confirmed": "yes"}).status_code == 303
     assert terminal(grds, run_id).type == "run_cancelled"
     events = log_of(grds, run_id)
     assert_gap_free(events)
@@ -422,7 +424,7 @@ def test_the_browser_reconnects_by_itself_after_its_worker_dies(start_server, st
                                                                  page_errors):
     server = start_server(server_env(streams_redis.url, INSTANCE_NAME="solo", **PACED), workers=1, name="solo")
     # The only errors are the dropped stream this test causes (htmx's sseError event, the cut response).
-    page_errors.tolerate(r"^uncaught: \[object Event\]$|ERR_INCOMPLETE_CHUNKED_ENCODING")
+    page_errors.tolerate(r"^(uncaught|console): \[object Event\]$|ERR_INCOMPLETE_CHUNKED_ENCODING")
     upload_in_browser(page, server.url, SAMPLES / "insider_genuine_acme.xml")
     page.wait_for_url(ANALYSIS_URL)
     run_id = page.url.rsplit("/", 1)[1]

@@ -70,15 +70,17 @@ def sample_label(path: Path) -> str:
 CLOCK_LIMIT = 9999  # seconds the live clock counts from (four digit classes); beyond, it shows the time rendered
 
 
-def live_clock(since: float) -> Markup:
-    """Seconds since ``since`` that keep counting in the browser without any script or request.
+def live_clock(since: float, at: float | None = None) -> Markup:
+    """Seconds from ``since`` to ``at`` (now, for a page) that keep counting in the browser without
+    any script or request.
 
     The seconds at render time become one class per decimal digit (``clock--d1-4`` is "4 tens");
     app.css adds them up into a registered custom property and animates it one step a second
     into a CSS counter. Every viewer's clock runs in their own browser: no polling, no pushed
-    ticks, whatever the audience. Each fragment that redraws it restarts it from the server's time.
+    ticks, whatever the audience. A fragment draws it as of its event (``at``), so a replayed
+    fragment is the same as the live one; each redraw restarts it from there.
     """
-    seconds = max(0.0, time.time() - since)
+    seconds = max(0.0, (time.time() if at is None else at) - since)
     whole = min(int(seconds), CLOCK_LIMIT)
     digits = " ".join(f"clock--d{place}-{digit}" for place, digit in enumerate(reversed(f"{whole:04d}"))
                       if digit != "0")

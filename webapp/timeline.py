@@ -74,6 +74,7 @@ class RunView:
     notices: list[str] = field(default_factory=list)
     analyst: str = ""
     steps_total: int | None = None  # known once triage has chosen the specialist
+    drawn_at: float | None = None   # the moment a fragment shows (its event's); None for a page: now
 
     @property
     def finished(self) -> bool:
@@ -167,18 +168,22 @@ def _render(name: str, **context) -> str:
 
 
 def render_fragment(view: RunView, ev: Event, run) -> str:
-    """The out-of-band fragment that brings a page from the state before ``ev`` to ``view``."""
+    """The out-of-band fragment that brings a page from the state before ``ev`` to ``view``.
+
+    Drawn as of the event's time, not the rendering's: replaying an event renders the same fragment."""
+    view.drawn_at = ev.ts
     parts = [_render("fragments/_run_header.html", view=view, run=run, oob=True)]
     if ev.type in (EventType.STEP_STARTED, EventType.RUN_RESUMED) or ev.is_terminal:
         parts.append(_render("fragments/_timeline.html", view=view, oob=True))
     elif ev.type in STEP_EVENTS or ev.type is EventType.ANALYST_TOKEN:
         step = view.steps.get(ev.step_id)
         if step is not None:
-            parts.append(_render("fragments/_step.html", step=step, steps=view.steps, oob=True))
+            parts.append(_render("fragments/_step.html", step=step, steps=view.steps, drawn_at=ev.ts, oob=True))
             drawn_on = DRAWS_ON.get(step.tool) if ev.type is EventType.STEP_COMPLETED else None
             sibling = view.steps.get(f"{step.agent}.{drawn_on}") if drawn_on else None
             if sibling is not None:  # its chart shows this step's result too: draw it again
-                parts.append(_render("fragments/_step.html", step=sibling, steps=view.steps, oob=True))
+                parts.append(_render("fragments/_step.html", step=sibling, steps=view.steps, drawn_at=ev.ts,
+                                     oob=True))
     if ev.type is EventType.DECISION or ev.is_terminal:
         parts.append(_render("fragments/_decision.html", view=view, run=run, oob=True))
     return "".join(parts)
