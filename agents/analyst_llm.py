@@ -44,10 +44,11 @@ from pydantic import BaseModel, Field, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from agents.analyst import stor_draft
-from agents.analyst_offline import GUARD_CONFIDENCE, OfflineAnalyst, guarded_review_note
+from agents.analyst_offline import OfflineAnalyst
 from agents.decision import Decision, Determination, Finding
 from agents.events import EventType
 from agents.investigation import Case
+from agents.limits import hold_to_limits
 from agents.llm_limit import RateLimit, Unlimited, estimate_tokens
 from agents.progress import NullReporter, StepReporter, current_writer, progress_event, someone_watching
 from agents.text import plural
@@ -151,6 +152,10 @@ The documented offline rules reach: {offline.determination.value} (confidence {o
 # Guards (a CLOSE is refused while one stands)
 {guards or '- none'}
 """
+    if case.specialist.escalation_needs:
+        shown = "shown" if case.escalation_allowed(offline.findings) else "NOT shown"
+        user += (f"\n# Escalation needs materiality or a pattern (an ESCALATE is withheld without one of "
+                 f"{', '.join(case.specialist.escalation_needs)}): {shown}\n")
     return [SystemMessage(SYSTEM_PROMPT), HumanMessage(user)]
 
 
@@ -262,12 +267,8 @@ class LLMAnalyst:
         if dropped:
             notes.append(f"{plural(len(dropped), 'citation')} named evidence that does not exist and "
                          f"{'was' if len(dropped) == 1 else 'were'} dropped: {', '.join(dropped[:5])}.")
-        if decision.determination is Determination.CLOSE:
-            guards = case.standing_guards(offline.findings)
-            if guards:
-                decision = _guarded(decision, guards[0])
-                notes.append(f"The model answered CLOSE, but guard {guards[0].label} stands, so the case goes to a "
-                             "human.")
+        decision, limited = hold_to_limits(case, offline.findings, decision)
+        notes += limited
         decision.analyst_note = " ".join(notes) or None
         return decision
 
@@ -367,18 +368,6 @@ class LLMAnalyst:
             score=offline.score, thresholds=offline.thresholds,
             confidence_note="0: no model determination was made; the offline rules' score is shown for reference.",
         )
-
-
-def _guarded(decision: Decision, guard) -> Decision:
-    """The model's CLOSE, refused by a standing guard: the same case, for a human to decide."""
-    return decision.model_copy(update={
-        "determination": Determination.NEEDS_HUMAN_REVIEW, "confidence": GUARD_CONFIDENCE,
-        "confidence_note": guarded_review_note(guard), "guard": guard.label, "disposition_reason": None,
-        "summary": f"Needs human review: the model would close, but guard {guard.label} stands. "
-                   f"(Model: {decision.summary})",
-        "rationale": f"{decision.rationale}\n\nThe model's CLOSE was refused: guard {guard.label} stands — a cluster "
-                     "of red flags that must be explained, not merely outweighed, before a case is closed.",
-    })
 
 
 def _parse(message: AIMessage) -> SubmitDetermination:

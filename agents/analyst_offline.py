@@ -5,7 +5,9 @@ and take points for mitigating factors. The net score decides:
 
 * a *critical* rule (trading against an outright ban or restricted list) escalates on its own;
 * key evidence missing (a key tool failed or found nothing) needs human review;
-* net score >= 50 with at least three red flags escalates;
+* net score >= 50 with at least three red flags escalates — where the specialist names what
+  escalation needs (wash trades: materiality or a pattern), only when one of those rules fired;
+  otherwise the case needs human review (a one-off cross goes to a human, never to a STOR alone);
 * net score <= 10 closes as a false positive — unless a *guard* stands: a documented cluster of
   red flags (agents.investigation.Guard) that must be explained, not merely outweighed; the
   case then needs human review and the decision names the guard;
@@ -13,7 +15,8 @@ and take points for mitigating factors. The net score decides:
 
 Confidence is how firmly the rules place the case in its band, never a probability of abuse:
 escalations 50 + score/2 (critical 80 + 2 per red flag), closes 70 + (10 - score)/2, reviews
-80 when data is missing, 70 when a guard stopped a close, otherwise 55 + 5 per pair of
+80 when data is missing, 70 when a guard stopped a close or nothing showed what escalation
+needs, otherwise 55 + 5 per pair of
 conflicting signals; capped at 95 (97 critical, 75 conflicting). Each decision carries the
 sentence saying so (``confidence_note``) and the thresholds its score is read against.
 """
@@ -40,6 +43,10 @@ def guarded_review_note(guard: Guard) -> str:
             "confidence that a human must decide, not a probability of abuse.")
 
 
+WITHHELD_NOTE = (f"{GUARD_CONFIDENCE}: escalation was withheld because no finding shows materiality or a pattern; "
+                 "it is the confidence that a human must decide, not a probability of abuse.")
+
+
 class OfflineAnalyst:
     """Deterministic rules analyst; the app's analyst when no LLM API key is configured."""
 
@@ -54,6 +61,7 @@ class OfflineAnalyst:
         red = [f for f in findings if f.kind == "red_flag"]
         mitigating = [f for f in findings if f.kind == "mitigating"]
         gaps = [f for f in findings if f.kind == "data_gap"]
+        context = [f for f in findings if f.kind == "context"]
         critical_ids = {r.id for r in case.specialist.rules if r.critical}
         critical = [f for f in red if f.rule in critical_ids]
         score = sum(f.weight for f in findings)
@@ -77,6 +85,12 @@ class OfflineAnalyst:
                     "confidence that a human must look, not a probability of abuse.")
             weighing = (f"Key evidence could not be obtained ({', '.join(missing)}), so no determination can "
                         f"rest on the data; net score of what was found is {score:+d}.")
+        elif score >= ESCALATE_AT and len(red) >= MIN_RED_FLAGS and not case.escalation_allowed(findings):
+            determination, confidence = Determination.NEEDS_HUMAN_REVIEW, GUARD_CONFIDENCE
+            needs, note = ", ".join(case.specialist.escalation_needs), WITHHELD_NOTE
+            weighing = (f"Net score {score:+d} reaches the escalation threshold of {ESCALATE_AT}, but none of "
+                        f"{needs} fired: without materiality or a pattern the red flags describe one booking, which "
+                        "goes to a human rather than to a STOR draft.")
         elif score >= ESCALATE_AT and len(red) >= MIN_RED_FLAGS:
             determination = Determination.ESCALATE
             confidence = min(95, 50 + score // 2)
@@ -107,7 +121,7 @@ class OfflineAnalyst:
             weighing = (f"Net score {score:+d} lies between the closing ({CLOSE_AT}) and escalation "
                         f"({ESCALATE_AT}) thresholds: the signals conflict and need an analyst's judgement.")
 
-        rationale = _rationale(case, red, mitigating, gaps, weighing)
+        rationale = _rationale(case, red, mitigating, gaps, weighing, context)
         summary = (f"{determination.label}: {plural(len(red), 'red flag')}, "
                    f"{plural(len(mitigating), 'mitigating factor')}"
                    + (f", {plural(len(gaps), 'data gap')}" if gaps else "") + f"; net score {score:+d}.")
@@ -122,12 +136,15 @@ class OfflineAnalyst:
 
 
 def _rationale(case: Case, red: list[Finding], mitigating: list[Finding], gaps: list[Finding],
-               weighing: str) -> str:
+               weighing: str, context: list[Finding] = ()) -> str:
     parts = [case.specialist.describe(case.alert, case.evidence)]
     if red:
         parts.append("Red flags: " + " ".join(f"({i}) {cited(f)}" for i, f in enumerate(red, 1)))
     if mitigating:
         parts.append("Mitigating factors: " + " ".join(f"({i}) {cited(f)}" for i, f in enumerate(mitigating, 1)))
+    if context:
+        parts.append("Not counted (explained, or one fact with another finding): "
+                     + " ".join(f"({i}) {f.title}: {f.detail}" for i, f in enumerate(context, 1)))
     if gaps:
         parts.append("Data gaps: " + " ".join(f"({i}) {f.title}: {f.detail}." for i, f in enumerate(gaps, 1)))
     parts.append(weighing)

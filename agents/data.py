@@ -28,7 +28,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _BATCH = 50_000
 
 
@@ -109,8 +109,9 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("news", "market_news.txt",
           {"symbol": _text, "ts": _text, "source": _text, "headline": _text},
           cluster=("symbol", "ts"), reader="news"),
-    Table("instruments", "instruments.csv", {"symbol": _text, "issuer": _text, "sector": _text},
-          cluster=("symbol",), optional=("sector",), required=False),
+    Table("instruments", "instruments.csv", {"symbol": _text, "issuer": _text, "sector": _text,
+                                             "session_open": _clock},
+          cluster=("symbol",), optional=("sector", "session_open"), required=False),
     Table("account_relationships", "wash_trade/account_relationships.csv",
           {"account_id": _text, "beneficial_owner_id": _text, "beneficial_owner_name": _text,
            "relationship_type": _text, "linked_accounts": _json_list, "relationship_degree": _text},

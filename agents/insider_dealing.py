@@ -7,9 +7,10 @@ anything public before they traded; did others trade the same way. Then the anal
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from agents.alerts import InsiderDealingAlert, moment_label
+from agents.data import DataError
 from agents.evidence import Citation, Evidence
 from agents.investigation import ALERT, Guard, Rule, Specialist, ToolSpec, build_graph
 from agents.text import plural
@@ -23,17 +24,29 @@ MATERIAL_GAIN = market.MATERIAL_AMOUNT
 MATERIAL_MOVE_PCT = market.MATERIAL_MOVE_PCT
 CROWD = 3
 EXIT_SHARE = 0.75            # selling at least this share of the position the history shows is an exit
-REGULAR_TRADES = 3           # earlier trades in the instrument before its size can be "usual"
-USUAL_SIZE_RATIO = 2.0
-PLAN_TRADES = 2              # earlier same-size, same-side trades under a plan
+REGULAR_TRADES = trader.REGULAR_TRADES  # earlier trades in the instrument before its size can be "usual"
+USUAL_SIZE_RATIO = 2.0       # at most this × the average: in line with usual activity (ID-M3) ...
+FAR_SIZE_RATIO = 5.0         # ... at least this ×, or above the usual band with z ≥ 3: far outside (ID-R6)
+PLAN_TRADES = 2              # earlier same-size, same-side trades under a plan, before the event's run-up
+PLAN_WEIGHT = -20            # what a plan weighs besides the timing flags it explains
 COOLING_OFF_DAYS = {True: 90, False: 30}  # officers and directors, others (Rule 10b5-1(c)(1)(ii)(B))
 HIGH_ANOMALY = 90
+# The flags a qualifying plan explains: when, how much and with what outcome the trade was made are the plan's doing.
+PLAN_EXPLAINS = ("ID-R4", "ID-R5", "ID-R6", "ID-R9", "ID-R10", "ID-R12", "ID-R13")
 
 
 def _days_before(alert: InsiderDealingAlert) -> int | None:
     if alert.related_event is None:
         return None
     return (alert.related_event.event_date - alert.activity.trade_date).days
+
+
+def run_up_start(alert: InsiderDealingAlert) -> date | None:
+    """Where the event's run-up begins (RUN_UP_DAYS before it), when the trade falls inside it."""
+    days = _days_before(alert)
+    if days is None or not 0 <= days <= RUN_UP_DAYS:
+        return None
+    return alert.related_event.event_date - timedelta(days=RUN_UP_DAYS)
 
 
 def timing_weight(days: int) -> int:
@@ -65,16 +78,26 @@ def indicators(alert: InsiderDealingAlert) -> Evidence:
                     citations=citations)
 
 
+def _lots(ds, a: InsiderDealingAlert) -> list[dict]:
+    try:
+        return trader.run_up_lots(ds, a.trader.trader_id, a.activity.symbol, a.activity.side, run_up_start(a),
+                                  a.activity.trade_date)
+    except DataError:  # no trading history: the outcome is measured on the flagged trade alone
+        return []
+
+
 TOOLS = (
     ToolSpec("trader_profile", "Trader profile and access",
              lambda ds, a, r: trader.profile(ds, a.trader.trader_id, a.activity.symbol, r), ("trader_profiles",)),
     ToolSpec("trader_history", "Trading history baseline",
              lambda ds, a, r: trader.history(ds, a.trader.trader_id, a.activity.symbol, a.activity.trade_date,
-                                             a.activity.side, a.activity.quantity, r), ("trader_history",)),
+                                             a.activity.side, a.activity.quantity, r, run_up_start(a)),
+             ("trader_history",)),
     ToolSpec("market_data", "Price and volume around the event",
              lambda ds, a, r: market.price_context(
                  ds, a.activity.symbol, a.activity.trade_date, a.activity.side, a.activity.quantity,
-                 a.activity.price, a.related_event.event_date if a.related_event else None, r), ("market_data",)),
+                 a.activity.price, a.related_event.event_date if a.related_event else None, r,
+                 lots=_lots(ds, a)), ("market_data",)),
     ToolSpec("news", "Public news before the trade",
              lambda ds, a, r: news.timeline(ds, a.activity.symbol, a.activity.trade_date, a.activity.side,
                                             a.related_event, r), ("news",)),
@@ -88,6 +111,8 @@ def _timing(f: dict, a: InsiderDealingAlert) -> str | None:
     days = f.get("days_before_event")
     if days is None or not 0 <= days <= RUN_UP_DAYS:
         return None
+    if days == 0 and (f.other("news") or {}).get("event_public_before_trade"):
+        return None  # the event was announced before the session opened: the trade came after it
     ev = a.related_event
     where = (f"inside the {EVENT_WINDOW_DAYS}-day window" if days <= EVENT_WINDOW_DAYS
              else f"in the run-up: weight {timing_weight(days)} of {TIMING_WEIGHT}, decaying with distance")
@@ -96,16 +121,27 @@ def _timing(f: dict, a: InsiderDealingAlert) -> str | None:
 
 
 def _size(f: dict, a: InsiderDealingAlert) -> str | None:
+    """Far outside: ≥ 5× the average, or above the usual band (> 2×) and z ≥ 3; the bands never overlap ID-M3's."""
     z, ratio = f.get("zscore"), f.get("size_ratio")
-    if (z is not None and z >= 3) or (ratio is not None and ratio >= 5):
-        return (f"{f['flagged_qty']:,.0f} shares is {ratio:.1f}× the trader's average of {f['avg_qty']:,.0f}"
-                + (f" (z = {z:.1f})" if z is not None else "") + f" over {plural(f['trades'], 'trade')}.")
-    return None
+    if ratio is None or not (ratio >= FAR_SIZE_RATIO or (ratio > USUAL_SIZE_RATIO and z is not None and z >= 3)):
+        return None
+    what = (f"{f['position_built']:,.0f} shares (the flagged {f['flagged_qty']:,.0f} and "
+            f"{plural(len(_tranches(f, a)), 'tranche')} in the run-up)" if _tranches(f, a)
+            else f"{f['flagged_qty']:,.0f} shares")
+    return (f"{what} is {ratio:.1f}× the trader's average of {f['avg_qty']:,.0f}"
+            + (f" (z = {z:.1f})" if z is not None else "") + f" over {plural(f['trades'], 'trade')}.")
+
+
+def _tranches(f: dict, a: InsiderDealingAlert) -> list[dict]:
+    return [t for t in f.get("run_up_trades", []) if t["side"].upper() == a.activity.side]
 
 
 def _outcome(f: dict, a: InsiderDealingAlert) -> str:
     what = "profit" if a.activity.side == "BUY" else "loss avoided"
-    return (f"{f['move_pct']:+.1f}% from the trade price to {f['reference_close']:,.2f} on {f['reference_date']} "
+    built = f.get("position_qty") or a.activity.quantity
+    start = (f"from the {built:,.0f} shares' average price {f['position_price']:,.2f} (the position built in the "
+             f"run-up)" if built != a.activity.quantity else "from the trade price")
+    return (f"{f['move_pct']:+.1f}% {start} to {f['reference_close']:,.2f} on {f['reference_date']} "
             f"({f['reference_reason']}): {what} of {f['profit_or_loss_avoided']:,.0f}")
 
 
@@ -133,12 +169,16 @@ def _exit(f: dict, a: InsiderDealingAlert) -> str | None:
 
 
 def _normal_size(f: dict, a) -> str | None:
-    ratio = f.get("size_ratio")
-    if ratio is not None and ratio <= USUAL_SIZE_RATIO and f.get("symbol_trades", 0) >= REGULAR_TRADES \
-            and not _exits(f):
-        return (f"Size {ratio:.1f}× the trader's average in a symbol they trade regularly "
-                f"({plural(f['symbol_trades'], 'earlier trade')} in the year).")
-    return None
+    """In line: ≤ 2× the average, ≥ 3 earlier trades in the symbol before the run-up, not an exit, and those trades
+    not a record of quick profitable round trips (a pattern of well-timed trades is not a usual pattern)."""
+    ratio, trips = f.get("size_ratio"), f.get("round_trips") or []
+    if ratio is None or ratio > USUAL_SIZE_RATIO or f.get("symbol_trades", 0) < REGULAR_TRADES or _exits(f):
+        return None
+    in_trips = 2 * len(trips)  # each round trip is two of the earlier trades
+    if len(trips) >= 2 and 2 * in_trips >= f["symbol_trades"]:
+        return None
+    return (f"Size {ratio:.1f}× the trader's average in a symbol they trade regularly "
+            f"({plural(f['symbol_trades'], 'earlier trade')} in the year).")
 
 
 def _news_silence(f: dict, a: InsiderDealingAlert) -> str | None:
@@ -164,13 +204,17 @@ def _plan(f: dict, a: InsiderDealingAlert) -> str | None:
     cooling = COOLING_OFF_DAYS[bool(profile.get("officer"))]
     if (trade - adopted).days < cooling:  # at least 30 days: the plan also predates the event's run-up
         return None
-    under_plan = [t for t in f.get("same_size_trades", []) if t["date"] > plan["adopted"]]
+    # Good faith shows in a track record: the plan traded this size before the event's run-up began, so its
+    # schedule was set before the information could be in hand (a plan adopted while aware trades only near it).
+    horizon = (run_up_start(a) or trade).isoformat()
+    under_plan = [t for t in f.get("same_size_trades", []) if plan["adopted"] < t["date"] < horizon]
     if len(under_plan) < PLAN_TRADES:
         return None
     return (f"The trade follows a documented plan: “{plan['text']}”. Adopted {adopted}, "
             f"{plural((trade - adopted).days, 'day')} before the trade (cooling-off {cooling} days)"
-            f"; {plural(len(under_plan), 'earlier trade')} of the same side and size under it "
-            f"({', '.join(t['date'] for t in under_plan[:6])}).")
+            f"; {plural(len(under_plan), 'earlier trade')} of the same side and size under it before the event's "
+            f"run-up ({', '.join(t['date'] for t in under_plan[:6])}): the plan, not the trader, set this trade's "
+            "timing and size.")
 
 
 def _index_mandate(f: dict, a: InsiderDealingAlert) -> str | None:
@@ -211,15 +255,16 @@ RULES = (
     Rule("ID-R5", "red_flag", 10, "news", "Nothing about the matter was public before the trade", _news_silence,
          cite=("window",)),
     Rule("ID-R6", "red_flag", 15, "trader_history", "Trade size far outside the trader's baseline", _size,
-         cite=("baseline",)),
+         cite=("baseline", "run_up")),
     Rule("ID-R7", "red_flag", 10, "trader_history", "First trade in this instrument",
-         lambda f, a: (f"No trade in {a.activity.symbol} among {plural(f['trades'], 'trade')} in the past year."
-                       if f.get("first_time_symbol") else None), cite=("baseline",)),
+         lambda f, a: (f"No trade in {a.activity.symbol} among {plural(f['trades'], 'trade')} from "
+                       f"{f['window_start']} to {f['baseline_end']}." if f.get("first_time_symbol") else None),
+         cite=("baseline",)),
     Rule("ID-R8", "red_flag", 5, "trader_history", "First trade in this sector",
          lambda f, a: (f"Sector {f['symbol_sector']} is new; the trader's sectors were "
                        f"{', '.join(f['sectors'])}." if f.get("first_time_sector") else None), cite=("baseline",)),
     Rule("ID-R9", "red_flag", 15, "market_data", "Material profit or loss avoided", _gain,
-         cite=("trade_day", "reference", "reaction")),
+         cite=("trade_day", "reference", "reaction", "lots")),
     Rule("ID-R10", "red_flag", 5, "peer_trades", "No one else traded this way",
          lambda f, a: (f"No other trader {a.activity.side.lower()}ing {a.activity.symbol} within ±3 days, in a "
                        "symbol the peer file covers." if f.get("peers_same_side") == 0 and f.get("coverage")
@@ -251,8 +296,8 @@ RULES = (
          _strongest_news("direction_before"), cite=("direction",)),
     Rule("ID-M7", "mitigating", -20, "news", "The matter had been reported, unconfirmed",
          _strongest_news("reported_before"), cite=("reported",)),
-    Rule("ID-M8", "mitigating", -50, "trader_history", "The trade follows a documented trading plan", _plan,
-         cite=("trader_profile:profile", "same_size")),
+    Rule("ID-M8", "mitigating", PLAN_WEIGHT, "trader_history", "The trade follows a documented trading plan", _plan,
+         cite=("trader_profile:profile", "same_size"), explains=PLAN_EXPLAINS),
     Rule("ID-M9", "mitigating", -30, "news", "Index-tracking trade on an announced index change", _index_mandate,
          cite=("index_changes", "trader_profile:profile")),
 )

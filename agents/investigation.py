@@ -85,6 +85,12 @@ class Rule:
     cite: tuple[str, ...] = ()
     critical: bool = False  # fires ESCALATE on its own (e.g. trading against an outright ban)
     weigh: Callable[[Facts, Any], int] | None = None
+    # Rules whose findings this one explains when it fires (a documented plan explains the timing
+    # flags): they stay on the card as context, with no weight, instead of being outweighed.
+    explains: tuple[str, ...] = ()
+    # Correlated indicators of one fact (e.g. matched legs: same quantity and price, seconds apart)
+    # share a group: only the heaviest finding of a group counts, the others are shown as context.
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,9 @@ class Specialist:
     regulations: tuple[str, ...] = ()
     guards: tuple[Guard, ...] = ()
     alert_indicators: Callable[[Any], Evidence] | None = None  # the alert's own indicators as evidence
+    # Escalation needs one of these rules (materiality or a pattern); without any, a case that
+    # reaches the escalation threshold goes to a human instead of to a STOR draft.
+    escalation_needs: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     def step_id(self, tool: str) -> str:
@@ -159,18 +168,55 @@ class Case:
                 weight = rule.weigh(facts, self.alert) if rule.weigh else rule.weight
                 findings.append(Finding(kind=rule.kind, title=rule.title, detail=detail, tool=rule.tool,
                                         citations=_citations(rule, evidence), weight=weight, rule=rule.id))
-        return findings
+        return _count_once(_explain(findings, self.specialist.rules), self.specialist.rules)
 
     def standing_guards(self, findings: list[Finding]) -> list[Guard]:
         """The guards whose cluster of red flags stands, unexplained, in these findings."""
-        fired = {f.rule for f in findings if f.rule}
-        return [g for g in self.specialist.guards if g.stands(fired)]
+        return [g for g in self.specialist.guards if g.stands(counted(findings))]
+
+    def escalation_allowed(self, findings: list[Finding]) -> bool:
+        """Whether the findings show what escalation needs (materiality or a pattern), where the specialist says."""
+        needs = self.specialist.escalation_needs
+        return not needs or bool(counted(findings) & set(needs))
 
     @property
     def missing_key_evidence(self) -> list[str]:
         return [t.title for t in self.specialist.tools
                 if t.name in self.specialist.key_tools
                 and not (self.evidence.get(t.name) and self.evidence[t.name].ok)]
+
+
+def counted(findings: list[Finding]) -> set[str]:
+    """The ids of the rules whose findings count: fired, and neither explained nor counted with another."""
+    return {f.rule for f in findings if f.rule and f.kind in ("red_flag", "mitigating")}
+
+
+def _as_context(finding: Finding, why: str) -> Finding:
+    return finding.model_copy(update={"kind": "context", "weight": 0, "detail": f"{finding.detail} {why}"})
+
+
+def _explain(findings: list[Finding], rules: tuple[Rule, ...]) -> list[Finding]:
+    """Findings explained by a mitigating rule that fired become context: explained, not outweighed."""
+    explained: dict[str, Rule] = {}
+    fired = {f.rule for f in findings}
+    for rule in rules:
+        if rule.id in fired:
+            explained.update({rid: rule for rid in rule.explains if rid not in explained})
+    return [_as_context(f, f"Explained by {explained[f.rule].id} ({explained[f.rule].title.lower()}): not counted.")
+            if f.rule in explained and f.kind == "red_flag" else f for f in findings]
+
+
+def _count_once(findings: list[Finding], rules: tuple[Rule, ...]) -> list[Finding]:
+    """In each group of correlated red flags only the heaviest counts; the others become context."""
+    groups = {r.id: r.group for r in rules if r.group}
+    heaviest: dict[str, Finding] = {}
+    for f in findings:
+        group = groups.get(f.rule or "")
+        if group and f.kind == "red_flag" and (group not in heaviest or f.weight > heaviest[group].weight):
+            heaviest[group] = f
+    return [_as_context(f, f"One fact with {heaviest[groups[f.rule]].rule} ({groups[f.rule]}): counted once.")
+            if f.kind == "red_flag" and groups.get(f.rule or "") and heaviest[groups[f.rule]] is not f else f
+            for f in findings]
 
 
 def _citations(rule: Rule, evidence: dict[str, Evidence]) -> tuple[Citation, ...]:

@@ -35,12 +35,13 @@ TOOLS = (
     ToolSpec("trader_profile", "Trader profile and role",
              lambda ds, a, r: trader.profile(ds, a.trader.trader_id, a.symbol, r), ("trader_profiles",)),
     ToolSpec("order_episode", "Order book episode",
-             lambda ds, a, r: orders.episode(a, r)),
+             lambda ds, a, r: orders.episode(ds, a, r)),
     ToolSpec("order_history", "Cancellation habits over the past month",
-             lambda ds, a, r: orders.habits(ds, a.trader.trader_id, a.trade_date, r), ("order_history",)),
+             lambda ds, a, r: orders.habits(ds, a.trader.trader_id, orders.episode_facts(a, ds)[0]["accounts"],
+                                            a.trade_date, r, episode=a), ("order_history",)),
     ToolSpec("volume_impact", "Layers against the day's volume",
              lambda ds, a, r: market.volume_share(ds, a.symbol, a.trade_date,
-                                                  orders.episode_facts(a)[0]["layered_quantity"], r),
+                                                  orders.episode_facts(a, ds)[0]["layered_quantity"], r),
              ("market_data",)),
 )
 
@@ -70,9 +71,11 @@ RULES = (
          lambda f, a: (f"{f['cancel_ratio_pct']}% of the quantity placed in the episode was cancelled."
                        if (f.get("cancel_ratio_pct") or 0) >= 90 else None), cite=("orders",)),
     Rule("SP-R5", "red_flag", 15, "order_history", "The pattern recurs",
-         lambda f, a: (f"Fast-cancel episodes on {len(f['fast_cancel_episode_days'])} earlier days: "
-                       f"{', '.join(f['fast_cancel_episode_days'])}."
-                       if len(f.get("fast_cancel_episode_days", [])) >= 2 else None), cite=("episodes",)),
+         lambda f, a: (f"The episode's signature on {len(f['pattern_days'])} earlier occasions: "
+                       f"{', '.join(f['pattern_days'])} (orders cancelled within {orders.FAST_CANCEL_SECONDS:.0f} s"
+                       f" on {len(f['fast_cancel_episode_days'])}, layers cancelled while the other side executed on "
+                       f"{len(f['layering_days'])})." if len(f.get("pattern_days", [])) >= 2 else None),
+         cite=("episodes",)),
     Rule("SP-R6", "red_flag", 10, "order_history", "Far above the trader's usual cancellation rate",
          lambda f, a: (f"Baseline cancel ratio {f['cancel_ratio_pct']}% over {f['orders_placed']} orders."
                        if f.get("cancel_ratio_pct") is not None and f["cancel_ratio_pct"] < 50 else None),

@@ -16,7 +16,8 @@ from agents.investigation import ALERT, Guard, Rule, Specialist, ToolSpec, build
 from agents.tools import accounts, market
 
 NAME = "wash_trade"
-REPEAT_DAYS = 3
+REPEAT_PAIRS = 3   # offsetting pairs between the accounts in the month (the same day counts) that make a pattern
+MATCHED = "matched legs"  # WT-R3, WT-R4, WT-R5 describe one fact: the legs were matched to each other
 VOLUME_SHARE_PCT = 5.0
 HIGH_ANOMALY = 90
 
@@ -84,10 +85,27 @@ def _fund_cross(f: dict, a: WashTradeAlert) -> str | None:
             "changed, at the market price.")
 
 
+def _repeated(f) -> bool:
+    """Whether the accounts matched repeatedly in the month (WT-R6's pattern), read from the history tool."""
+    return (f.other("related_accounts_history") or {}).get("offsetting_pairs", 0) >= REPEAT_PAIRS
+
+
+def _unrelated(f: dict, a: WashTradeAlert) -> str | None:
+    """Different recorded owners and no link: weak evidence of independence (the absence of a recorded link is not
+    proof of none), so it stands only while the accounts' trading does not contradict it — no repeated pairs."""
+    if not f.get("owners") or f.get("same_beneficial_owner") or f.get("linked_pairs") or f.get("management_links") \
+            or f.get("missing_accounts"):
+        return None
+    if _repeated(f):
+        return None
+    return "; ".join(f"{acc}: {owner}" for acc, owner in f["owners"].items()) + \
+        "; no repeated pairs between them contradict the record."
+
+
 RULES = (
     Rule("WT-R1", "red_flag", 35, "account_relationships", "Same beneficial owner on both sides",
          lambda f, a: ("; ".join(f"{acc}: {owner}" for acc, owner in f["owners"].items()) + "."
-                       if f.get("same_beneficial_owner") and not f.get("exempt_book") else None),
+                       if f.get("same_beneficial_owner") else None),
          cite=("owners",)),
     Rule("WT-R2", "red_flag", 25, "account_relationships", "Accounts are linked",
          lambda f, a: (f"Linked accounts: {', '.join(f['linked_pairs'])}."
@@ -95,39 +113,39 @@ RULES = (
          cite=("owners",)),
     Rule("WT-R3", "red_flag", 15, "trade_pattern", "Offsetting trades at the same quantity and price",
          lambda f, a: (f"Buy and sell legs match in quantity and price ({f['flagged_quantity']:,} shares flagged)."
-                       if f.get("offsetting") and f.get("same_price") else None), cite=("trades",)),
+                       if f.get("offsetting") and f.get("same_price") else None), cite=("trades",), group=MATCHED),
     Rule("WT-R4", "red_flag", 15, "trade_pattern", "Legs executed within a second",
          lambda f, a: (f"The legs were {_seconds(f) * 1000:,.0f} ms apart, consistent with pre-arrangement."
-                       if _seconds(f) is not None and _seconds(f) < 1 else None), cite=("trades",)),
+                       if _seconds(f) is not None and _seconds(f) < 1 else None), cite=("trades",), group=MATCHED),
     Rule("WT-R5", "red_flag", 8, "trade_pattern", "Legs executed within a minute",
          lambda f, a: (f"The legs were {_seconds(f):.1f} s apart."
-                       if _seconds(f) is not None and 1 <= _seconds(f) <= 60 else None), cite=("trades",)),
-    Rule("WT-R6", "red_flag", 15, "related_accounts_history", "Repeated across days",
-         lambda f, a: (f"Offsetting pairs between these accounts on {f['days_with_pairs']} days: "
-                       f"{', '.join(f['dates'])}." if f.get("days_with_pairs", 0) >= REPEAT_DAYS else None),
+                       if _seconds(f) is not None and 1 <= _seconds(f) <= 60 else None), cite=("trades",),
+         group=MATCHED),
+    Rule("WT-R6", "red_flag", 15, "related_accounts_history", "Repeated between the same accounts",
+         lambda f, a: (f"{f['offsetting_pairs']} offsetting pairs between these accounts since {f['window_start']}, "
+                       f"on {', '.join(f['dates'])}." if f.get("offsetting_pairs", 0) >= REPEAT_PAIRS else None),
          cite=("pairs",)),
     Rule("WT-R7", "red_flag", 10, "volume_impact", "Material share of the day's volume",
          lambda f, a: (f"{f['volume_share_pct']:.1f}% of the {f['daily_volume']:,.0f} shares traded that day."
                        if (f.get("volume_share_pct") or 0) >= VOLUME_SHARE_PCT else None), cite=("day",)),
-    Rule("WT-R8", "red_flag", 5, "related_accounts_history", "No net change in position",
-         lambda f, a: (f"Combined net position of the accounts over the month is "
-                       f"{f['combined_net_position']:+,.0f} after {f['offsetting_pairs']} offsetting pairs."
-                       if f.get("offsetting_pairs", 0) >= 2 and f.get("combined_net_position") == 0 else None),
-         cite=("pairs",)),
+    Rule("WT-R8", "red_flag", 5, "related_accounts_history", "Positions went round trip",
+         lambda f, a: ("Each account both bought and sold, the larger direction at most "
+                       f"{accounts.ROUND_TRIP_RATIO:.0f}× the smaller, over {f['offsetting_pairs']} offsetting pairs "
+                       "(net change of what it traded: "
+                       + ", ".join(f"{acc} {net:+,.0f} of {f['traded_by_account'][acc]:,.0f}"
+                                   for acc, net in f["net_by_account"].items()) + ")."
+                       if f.get("round_trip") else None), cite=("pairs", "window")),
     Rule("WT-M1", "mitigating", -40, "account_relationships", "Exempt market-making or hedge books",
          lambda f, a: ("Accounts are " + ", ".join(f"{acc} {t}" for acc, t in f["relationship_types"].items())
                        + " of one firm." if f.get("exempt_book") else None), cite=("owners",)),
-    Rule("WT-M2", "mitigating", -30, "account_relationships", "Unrelated owners, no links",
-         lambda f, a: ("; ".join(f"{acc}: {owner}" for acc, owner in f["owners"].items()) + "."
-                       if f.get("owners") and not f.get("same_beneficial_owner") and not f.get("linked_pairs")
-                       and not f.get("management_links")
-                       and not f.get("missing_accounts") else None), cite=("owners",)),
+    Rule("WT-M2", "mitigating", -20, "account_relationships", "Unrelated owners, no links on record", _unrelated,
+         cite=("owners", "related_accounts_history:window")),
     Rule("WT-M3", "mitigating", -10, "trade_pattern", "Legs far apart in time",
          lambda f, a: (f"The legs were {_seconds(f) / 60:.0f} minutes apart."
                        if _seconds(f) is not None and _seconds(f) > 300 else None), cite=("trades",)),
     Rule("WT-M4", "mitigating", -10, "related_accounts_history", "No earlier pattern",
          lambda f, a: (f"No other offsetting pairs between these accounts since {f['window_start']}."
-                       if f.get("days_with_pairs", 0) <= 1 else None), cite=("window",)),
+                       if f.get("offsetting_pairs", 0) <= 1 else None), cite=("window",)),
     Rule("WT-R9", "red_flag", 10, ALERT, "Material share of the day's volume (the alert's figures)",
          lambda f, a: (f"By the alert's own figures the flagged trades were {f['volume_share_pct']:.1f}% of the "
                        f"day's volume; the market data has no row for the day to check it."
@@ -144,7 +162,10 @@ RULES = (
 )
 
 GUARDS = (
-    Guard("WT-G1", "same beneficial owner on both sides", requires=("WT-R1",)),
+    # Exempt books of one firm explain a self-match (FINRA 5210 .02: bona fide self-trades of a firm) ...
+    Guard("WT-G1", "same beneficial owner on both sides", requires=("WT-R1",), explained_by=("WT-M1",)),
+    # ... when it is isolated: a pattern of self-trades is not what the exemption covers.
+    Guard("WT-G2", "same beneficial owner on both sides, repeatedly", requires=("WT-R1", "WT-R6")),
 )
 
 
@@ -179,5 +200,6 @@ SPECIALIST = Specialist(
     suspicion="Market manipulation: wash trades giving false or misleading signals (MAR Art. 12(1)(a))",
     regulations=("EU MAR Art. 12(1)(a), Annex I A", "FINRA Rule 6140(b)", "Exchange Act §9(a)(1)"),
     guards=GUARDS, alert_indicators=indicators,
+    escalation_needs=("WT-R6", "WT-R7", "WT-R9"),  # a pattern, or a material share of the day's volume
 )
 GRAPH = build_graph(SPECIALIST)

@@ -2,11 +2,14 @@
 
 Each case is a directory holding ``alert.xml``, ``case.json`` (what it is modelled on, why, and
 the determinations a compliance reviewer would accept) and the data files its tools read: a
-DATA_DIR of its own. The cases live in scripts/cases/ (insider.py, insider_controls.py, wash.py, spoofing.py), each
-modelled on a public enforcement action or on a typical false-positive pattern, named in its
-rationale. ``smarts-analyzer evaluate`` runs them. Run from the repository root:
-``python scripts/make_cases.py [OUT]`` (default test_data/cases; the library's BASELINE.json is
-kept). The output is byte-for-byte reproducible.
+DATA_DIR of its own. The cases live in scripts/cases/, each modelled on a public enforcement
+action or on a typical false-positive pattern, named in its rationale: insider.py,
+insider_controls.py, wash.py, spoofing.py were written with the rules; heldout_insider.py,
+heldout_wash.py, heldout_spoofing.py and heldout_wording.py were written by an independent
+reviewer as a held-out set (review of 2026-11-26) and folded in afterwards, so their case.json
+names that set. ``smarts-analyzer evaluate`` runs them and reports the figures per set. Run from
+the repository root: ``python scripts/make_cases.py [OUT]`` (default test_data/cases; the
+library's BASELINE.json is kept). The output is byte-for-byte reproducible.
 """
 
 from __future__ import annotations
@@ -14,15 +17,30 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from cases import insider, insider_controls, spoofing, wash
+from cases import (
+    heldout_insider,
+    heldout_spoofing,
+    heldout_wash,
+    heldout_wording,
+    insider,
+    insider_controls,
+    spoofing,
+    wash,
+)
 
 OUT = Path(__file__).resolve().parent.parent / "test_data" / "cases"
+# (the modules of a set, the set's name in case.json; "" for the cases written with the library)
+SETS = (((insider, insider_controls, wash, spoofing), ""),
+        ((heldout_insider, heldout_wash, heldout_spoofing), "held-out 1"),
+        ((heldout_wording,), "held-out 1 wording"))
 
 
 def main(out: Path = OUT) -> None:
-    write_library([make() for module in (insider, insider_controls, wash, spoofing) for make in module.CASES], out)
+    write_library([replace(make(), origin=origin) for modules, origin in SETS for module in modules
+                   for make in module.CASES], out)
 
 
 def write_library(cases: list, out: Path) -> None:
@@ -38,7 +56,7 @@ def write_library(cases: list, out: Path) -> None:
         (target / "alert.xml").write_text(case.alert, encoding="utf-8")
         meta = {"name": case.name, "alert_kind": case.kind, "category": case.category,
                 "modelled_on": case.modelled_on, "rationale": case.rationale,
-                "acceptable": list(case.acceptable)}
+                "acceptable": list(case.acceptable), **({"set": case.origin} if case.origin else {})}
         (target / "case.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     controls = sum(c.category == "control" for c in cases)
     print(f"{len(cases)} cases written to {out} ({controls} CLOSE-only controls, "

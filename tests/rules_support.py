@@ -45,7 +45,9 @@ INSIDER_NEUTRAL = {
                        "restriction": None, "plan": None, "preclearance": None},
     "trader_history": {"trades": 20, "avg_qty": 3_333.0, "flagged_qty": 10_000, "size_ratio": 3.0, "zscore": 1.0,
                        "symbol_trades": 1, "first_time_symbol": False, "first_time_sector": False, "sectors": ["X"],
-                       "symbol_sector": "X", "position_before": 0, "exit_share": None, "same_size_trades": []},
+                       "symbol_sector": "X", "position_before": 0, "exit_share": None, "same_size_trades": [],
+                       "thin_baseline": False, "position_built": 10_000, "run_up_trades": [], "round_trips": [],
+                       "window_start": "2023-03-14", "baseline_end": "2024-03-13"},
     "market_data": {"reference_date": "2024-06-28", "reference_close": 10.2, "reference_reason": "test",
                     "move_pct": 2.0, "favourable_move": True, "material_move": False,
                     "profit_or_loss_avoided": 2_000.0, "vix": 15.0, "high_vix": False},
@@ -75,7 +77,9 @@ WASH_NEUTRAL = {
                               "all_funds": False},
     "trade_pattern": {"offsetting": True, "same_price": False, "min_seconds_apart": 120.0, "flagged_quantity": 2_000},
     "related_accounts_history": {"offsetting_pairs": 2, "days_with_pairs": 2, "dates": ["d1", "d2"],
-                                 "combined_net_position": 500, "window_start": "2024-02-12"},
+                                 "net_by_account": {"A": 1_000, "B": -1_000},
+                                 "traded_by_account": {"A": 3_000, "B": 3_000},
+                                 "round_trip": False, "window_start": "2024-02-12"},
     "volume_impact": {"volume_share_pct": 1.0, "daily_volume": 100_000, "low": 19.5, "high": 20.5},
 }
 
@@ -99,9 +103,11 @@ SPOOFING_NEUTRAL = {
                       "median_layer_lifetime_s": 30.0, "opposite_executed_quantity": 1_000,
                       "executions_while_resting": 0, "cancel_ratio_pct": 50.0, "layer_to_execution_ratio": 1.0,
                       "placed_by_side": {"BUY": 1_000, "SELL": 5_000}, "filled_by_side": {"BUY": 0, "SELL": 1_000},
-                      "one_sided": False, "balanced_two_sided": False, "fills_both_sides": False},
+                      "one_sided": False, "balanced_two_sided": False, "fills_both_sides": False,
+                      "accounts": ["T1"], "all_accounts": ["T1"], "account_lines": (), "other_accounts": {}},
     "order_history": {"orders_placed": 40, "cancellations": 24, "cancel_ratio_pct": 60.0,
-                      "order_to_trade_ratio": 2.0, "fast_cancel_episode_days": []},
+                      "order_to_trade_ratio": 2.0, "fast_cancel_episode_days": [], "layering_days": [],
+                      "pattern_days": []},
     "volume_impact": {"volume_share_pct": 1.0, "daily_volume": 100_000, "low": 9.0, "high": 11.0},
 }
 

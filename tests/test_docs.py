@@ -11,9 +11,15 @@ README = (REPO / "README.md").read_text()
 
 
 def test_every_offline_rule_is_documented_with_its_weight():
-    documented = {m.group(1): (int(m.group(2).replace("−", "-")), m.group(3) == ", critical", m.group(3) == ", graded")
-                  for m in re.finditer(r"^\| ([A-Z]{2}-[RM]\d+) \| ([+−-]\d+)(, critical|, graded)? \|", README, re.M)}
-    in_code = {rule.id: (rule.weight, rule.critical, rule.weigh is not None)
+    """Weight, and the qualifiers: critical, graded, the rules it explains, the group it counts once in."""
+    documented = {}
+    for m in re.finditer(r"^\| ([A-Z]{2}-[RM]\d+) \| ([+−-]\d+)((?:, [^|]+)?) \|", README, re.M):
+        qualifiers = m.group(3)
+        group = re.search(r"group \*(.+?)\*", qualifiers)
+        documented[m.group(1)] = (int(m.group(2).replace("−", "-")), ", critical" in qualifiers,
+                                  ", graded" in qualifiers, tuple(re.findall(r"[A-Z]{2}-R\d+", qualifiers)),
+                                  group.group(1) if group else None)
+    in_code = {rule.id: (rule.weight, rule.critical, rule.weigh is not None, rule.explains, rule.group)
                for module in SPECIALISTS.values() for rule in module.SPECIALIST.rules}
     assert documented == in_code
 

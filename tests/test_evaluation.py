@@ -136,6 +136,29 @@ def test_the_benchmarks_table_is_written_into_its_own_section(tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_the_figures_are_given_per_set_when_the_library_holds_several(tmp_path, capsys):
+    """A held-out set folded into the library stays visible: its case.json names the set, evaluate reports it."""
+    directory = _library(tmp_path / "lib", "wash_spouses_linked_once", "spoofing_agency_vwap_repricing")
+    _library(tmp_path / "lib", "heldout_wash_internaliser_retail_match")
+    assert json.loads((tmp_path / "lib" / "heldout_wash_internaliser_retail_match" / "case.json").read_text())[
+        "set"] == "held-out 1"
+    before = tmp_path / "before.json"
+    before.write_text(json.dumps({"results": {"heldout_wash_internaliser_retail_match": "ESCALATE"}}))
+    target = tmp_path / "BENCHMARKS.md"
+    assert cli.main(["evaluate", directory, "--offline", "--benchmarks", str(target), "--before", str(before),
+                     "--before-label", "the old rules"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert ("set library: 2/2 acceptable (100.0%); enforcement-modelled closed 0/0; CLOSE-only controls closed 1/1 "
+            "(100.0%)") in out
+    assert "set held-out 1: 1/1 acceptable (100.0%); enforcement-modelled closed 0/0; CLOSE-only controls closed 1/1 " \
+           "(100.0%)" in out
+    assert out[-1].startswith("evaluate (offline rules v1): 3/3 acceptable")
+    text = target.read_text()
+    assert "*Before*: the old rules (`--before`), on the same cases." in text
+    assert ("| held-out 1 | 0/1 acceptable (0.0%); enforcement-modelled closed 0/0; CLOSE-only controls closed 0/1 "
+            "(0.0%) | 1/1 acceptable (100.0%)") in text
+
+
 def test_write_benchmarks_section_creates_the_file(tmp_path):
     write_benchmarks_section(tmp_path / "B.md", "body")
     assert "## Case library" in (tmp_path / "B.md").read_text()

@@ -48,13 +48,36 @@ def test_a_strong_cluster_outweighed_is_not_closed_but_reviewed_naming_the_guard
 def test_a_cluster_explained_by_a_documented_plan_may_close():
     decision = decide({**OUTWEIGHED, **PLAN}, event_date=TRADE_DAY + timedelta(days=3))
     assert decision.determination == "CLOSE" and decision.guard is None
-    assert decision.score == 10 - 50 and decision.confidence == 95
+    # the timing, silence and gain are explained (context, no weight); the crowd, usual size, VIX and the plan count
+    assert decision.score == -15 - 15 - 5 - 20 and decision.confidence == 95
+    assert {f.rule for f in decision.of_kind("context")} == {"ID-R4", "ID-R5", "ID-R9"}
+    assert "Not counted (explained, or one fact with another finding)" in decision.rationale
 
 
 def test_a_close_without_a_cluster_is_a_close():
     decision = decide({**OUTWEIGHED, "news": {"news_silence": False}}, event_date=TRADE_DAY + timedelta(days=3))
     assert decision.determination == "CLOSE" and decision.score == 0
     assert decision.confidence == 75 and decision.thresholds.close_at == 10
+
+
+def _wash(overrides):
+    from tests.rules_support import wash_alert
+
+    return OfflineAnalyst().decide(case_of("wash", wash_alert(), overrides), NullReporter())
+
+
+EXEMPT = {"account_relationships": {"same_beneficial_owner": True, "exempt_book": True, "linked_pairs": [],
+                                    "relationship_types": {"A": "market_maker", "B": "hedge_book"}}}
+
+
+def test_exempt_books_explain_an_isolated_self_match_but_not_a_pattern():
+    """FINRA 5210 .02: a firm's self-trades between its market-making and hedging books are bona fide when isolated;
+    a pattern of them is not what the exemption covers."""
+    isolated = _wash({**EXEMPT, "related_accounts_history": {"offsetting_pairs": 1}})
+    assert isolated.determination == "CLOSE" and isolated.guard is None
+    repeated = _wash({**EXEMPT, "related_accounts_history": {"offsetting_pairs": 3}})
+    assert repeated.determination == "NEEDS_HUMAN_REVIEW"
+    assert repeated.guard == "WT-G2 same beneficial owner on both sides, repeatedly"
 
 
 def test_guard_stands_only_when_complete_and_unexplained():

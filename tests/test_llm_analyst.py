@@ -117,6 +117,17 @@ def test_a_close_is_refused_while_a_guard_stands(fake, analyst):
     assert "# Guards (a CLOSE is refused while one stands)" in prompt and "STANDS" in prompt
 
 
+def test_an_escalation_without_materiality_or_a_pattern_goes_to_a_human(fake, analyst):
+    """A one-off small cross between two accounts of one client: the model's ESCALATE becomes a review, no STOR."""
+    fake.push(Decide(determination="ESCALATE", confidence=81))
+    case = TEST_DATA / "cases" / "heldout_wash_bed_and_isa_transfer"
+    _alert, _events, decision = run(analyst, str(case / "alert.xml"), data_dir=case)
+    assert decision.determination == "NEEDS_HUMAN_REVIEW" and decision.stor is None and decision.confidence == 70
+    assert "none of WT-R6, WT-R7, WT-R9 fired" in decision.analyst_note
+    assert "escalation was withheld" in decision.confidence_note
+    assert "NOT shown" in fake.requests[-1]["messages"][-1]["content"]
+
+
 def test_rate_limit_is_retried_then_succeeds(fake, analyst):
     fake.push(Fail(429, retry_after=0.05), Decide())
     before = len(fake.requests)

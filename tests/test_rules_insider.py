@@ -46,9 +46,20 @@ def test_profile_rules(facts, fires):
 
 @pytest.mark.parametrize(("facts", "fires"), [
     ({"zscore": 3.0}, True), ({"size_ratio": 5.0}, True), ({"zscore": 2.99, "size_ratio": 4.99}, False),
+    ({"zscore": 3.0, "size_ratio": 2.0}, False),   # z ≥ 3 within the usual band: tightly spread sizes, not far outside
+    ({"zscore": None, "size_ratio": 4.99}, False),  # too few trades for a z-score: the ratio alone must reach 5
 ])
 def test_size_far_outside_the_baseline(facts, fires):
     assert ("ID-R6" in on({"trader_history": facts})) is fires
+
+
+@pytest.mark.parametrize("ratio", [0.5, 1.0, 1.99, 2.0, 2.01, 3.0, 4.99, 5.0, 8.0])
+@pytest.mark.parametrize("z", [None, 0.0, 2.99, 3.0, 10.0])
+def test_size_bands_never_contradict_each_other(ratio, z):
+    """ID-R6 (far outside) and ID-M3 (in line) read disjoint bands of the same ratio: never both on one card."""
+    found = on({"trader_history": {"size_ratio": ratio, "zscore": z, "symbol_trades": 9}})
+    assert not ("ID-R6" in found and "ID-M3" in found)
+    assert ("ID-M3" in found) is (ratio <= 2.0)
 
 
 def test_first_trade_in_instrument_and_sector():
@@ -64,6 +75,9 @@ def test_position_exit_at_75_percent(share, fires):
 
 @pytest.mark.parametrize(("facts", "fires"), [
     ({"size_ratio": 2.0, "symbol_trades": 3}, True),
+    ({"size_ratio": None, "symbol_trades": 3}, False),                    # a baseline too thin for an average
+    ({"size_ratio": 1.0, "symbol_trades": 4, "round_trips": [{}, {}]}, False),  # a record of quick profitable trades
+    ({"size_ratio": 1.0, "symbol_trades": 9, "round_trips": [{}, {}]}, True),   # ... that is not most of them
     ({"size_ratio": 2.01, "symbol_trades": 3}, False),
     ({"size_ratio": 1.0, "symbol_trades": 2}, False),                     # one or two earlier trades: no pattern
     ({"size_ratio": 1.0, "symbol_trades": 9, "exit_share": 0.75}, False),  # a liquidation is never "usual"
@@ -111,18 +125,24 @@ def test_alert_indicators_are_evidence():
 
 # ----------------------------------------------------------------------------- plans and index mandates
 
-def _plan(adopted: date, *, officer=False, side="SELL", trades=2) -> dict:
+def _plan(adopted: date, *, officer=False, side="SELL", trades=2, first_after=10, every=30) -> dict:
+    """A plan adopted on ``adopted`` and ``trades`` earlier same-size trades under it, the first ``first_after``
+    days after adoption, then every ``every`` days."""
     return {"trader_profile": {"officer": officer, "plan": {"text": "10b5-1 plan", "adopted": adopted.isoformat(),
                                                             "side": side, "names_symbol": True}},
-            "trader_history": {"same_size_trades": [{"date": (adopted + timedelta(days=10 + i)).isoformat(),
-                                                     "qty": 10_000, "line": 2 + i} for i in range(trades)]}}
+            "trader_history": {"same_size_trades": [
+                {"date": (adopted + timedelta(days=first_after + every * i)).isoformat(), "qty": 10_000, "line": 2 + i}
+                for i in range(trades)]}}
+
+
+FAR = TRADE_DAY + timedelta(days=45)  # an event beyond the run-up: the plan's record may run up to the trade
 
 
 @pytest.mark.parametrize(("days_before", "officer", "fires"), [
     (90, True, True), (89, True, False), (30, False, True), (29, False, False)])
 def test_plan_needs_its_cooling_off_period(days_before, officer, fires):
-    overrides = _plan(TRADE_DAY - timedelta(days=days_before), officer=officer)
-    assert ("ID-M8" in on(overrides, side="SELL", event_date=TRADE_DAY + timedelta(days=3))) is fires
+    overrides = _plan(TRADE_DAY - timedelta(days=days_before), officer=officer, first_after=1, every=5)
+    assert ("ID-M8" in on(overrides, side="SELL", event_date=FAR)) is fires
 
 
 def test_plan_adopted_inside_the_events_run_up_explains_nothing():
@@ -137,6 +157,51 @@ def test_plan_needs_two_earlier_trades_of_its_side_and_size():
     assert "ID-M8" not in on(_plan(adopted, trades=1), side="SELL", event_date=event)
     assert "ID-M8" not in on(_plan(adopted, side="BUY"), side="SELL", event_date=event)
     assert "ID-M8" in on(_plan(adopted, side=None), side="SELL", event_date=event)
+
+
+def test_a_plans_record_must_predate_the_events_run_up():
+    """Good faith (Rule 10b5-1(c)(1)(ii)(A)): a plan adopted while aware of the information trades only near its
+    disclosure; one adopted in good faith has traded the same size before the run-up began."""
+    event = TRADE_DAY + timedelta(days=3)           # the run-up starts 27 days before the trade
+    adopted = TRADE_DAY - timedelta(days=100)       # cooling-off (90 days, an officer) is met
+    inside = _plan(adopted, officer=True, first_after=75, every=5)   # both earlier trades inside the run-up
+    assert "ID-M8" not in on(inside, side="SELL", event_date=event)
+    before = _plan(adopted, officer=True, first_after=40, every=20)  # both before it
+    assert "ID-M8" in on(before, side="SELL", event_date=event)
+
+
+def test_a_plan_explains_the_timing_flags_instead_of_outweighing_them():
+    """Timing, nothing public, the gain and the isolation are the plan's doing: shown as context, not counted; what the
+    plan does not explain (access to inside information) still counts."""
+    flags = {"news": {"news_silence": True}, "peer_trades": {"peers_same_side": 0, "coverage": True},
+             "market_data": {"favourable_move": True, "material_move": True, "move_pct": 8.0},
+             "trader_profile": {"inside_information_access": True}}
+    plan = _plan(TRADE_DAY - timedelta(days=300), officer=True)
+    overrides = {**flags, **plan, "trader_profile": {**flags["trader_profile"], **plan["trader_profile"]}}
+    case = case_of("insider", insider_alert(side="SELL", event_date=TRADE_DAY + timedelta(days=3)), overrides)
+    findings = {f.rule: f for f in case.findings_from_rules()}
+    for rule in ("ID-R4", "ID-R5", "ID-R9", "ID-R10"):
+        assert findings[rule].kind == "context" and findings[rule].weight == 0
+        assert "Explained by ID-M8" in findings[rule].detail
+    assert findings["ID-R3"].kind == "red_flag" and findings["ID-M8"].weight == -20
+    assert sum(f.weight for f in findings.values()) == 15 - 20
+
+
+@pytest.mark.parametrize(("text", "adopted"), [
+    ("Dividend reinvestment plan adopted 2021-06-30: dividends reinvested", "2021-06-30"),
+    ("Dividend reinvestment plan adopted 30 June 2021: dividends reinvested", "2021-06-30"),
+    ("10b5-1 trading plan adopted June 30, 2021: sell 1,000 monthly", "2021-06-30"),
+    ("10b5-1 trading plan adopted 30 Jun 2021, amended 15 March 2022: sell 1,000 monthly", "2022-03-15"),
+    ("10b5-1 trading plan adopted 30/06/2021: sell 1,000 monthly", None),   # day/month order ambiguous: not read
+])
+def test_a_plans_adoption_date_is_read_in_common_forms_and_a_modification_restarts_it(text, adopted):
+    assert trader.read_restrictions(text, "ACME")["plan"]["adopted"] == adopted
+
+
+def test_a_plan_covers_the_symbol_unless_it_names_another_instrument_the_data_knows():
+    text = "Pre-arranged plan adopted 2023-01-20 (Rule 10b5-1): sell-to-cover on quarterly RSU vesting"
+    assert trader.read_restrictions(text, "ACME", known=set())["plan"] is not None           # RSU: not an instrument
+    assert trader.read_restrictions(text.replace("RSU", "TLNT"), "ACME", known={"TLNT"})["plan"] is None
 
 
 @pytest.mark.parametrize(("tracking", "tone", "side", "fires"), [
@@ -165,7 +230,7 @@ def test_index_mandate(tracking, tone, side, fires):
 ])
 def test_profile_clauses_are_sorted_into_ban_restriction_plan_and_preclearance(text, expected):
     neutral = {"no_trading_allowed": False, "symbol_restricted": False, "plan": None, "preclearance": None}
-    facts = trader.read_restrictions(text, "ACME")
+    facts = trader.read_restrictions(text, "ACME", known={"TLNT"})
     assert {k: facts[k] for k in neutral} == {**neutral, **expected}
 
 
@@ -214,13 +279,71 @@ def test_missing_prices_are_a_gap_citing_what_was_searched(tmp_path):
     assert "symbol = ACME" in ev.citations["searched"].note and "no row for 2024-03-13" in ev.citations["searched"].note
 
 
+def _trades(n: int, qty: int = 1_000, symbol: str = "QRTZ", start: date = date(2023, 6, 1)) -> list[list]:
+    return [["T1", (start + timedelta(days=7 * i)).isoformat(), symbol, "BUY", qty + 10 * i, 70.0, "Y"]
+            for i in range(n)]
+
+
+@pytest.mark.parametrize(("n", "ratio", "z", "gap"), [(4, False, False, "an average needs 5"),
+                                                       (9, True, False, "too few for a standard deviation"),
+                                                       (10, True, True, None)])
+def test_baseline_statistics_need_a_minimum_sample(tmp_path, n, ratio, z, gap):
+    ds = Dataset(write_data(tmp_path, trader_history=_trades(n)))
+    ev = trader.history(ds, "T1", "ACME", TRADE_DAY, "BUY", 5_000, NullReporter())
+    assert (ev.facts["size_ratio"] is not None, ev.facts["zscore"] is not None) == (ratio, z)
+    assert (gap in ev.gaps["baseline"]) if gap else not ev.gaps
+    assert ev.facts["first_time_symbol"] is (n >= 5)  # novelty is judged only on a baseline
+
+
+def test_run_up_tranches_are_the_position_under_review_not_the_baseline(tmp_path):
+    run_up = [["T1", d, "ACME", "BUY", 2_500, p, "X"] for d, p in (("2024-02-27", 9.0), ("2024-03-04", 9.2))]
+    ds = Dataset(write_data(tmp_path, trader_history=_trades(20) + run_up))
+    ev = trader.history(ds, "T1", "ACME", TRADE_DAY, "BUY", 3_000, NullReporter(), run_up_start=date(2024, 2, 16))
+    assert ev.facts["trades"] == 20 and ev.facts["first_time_symbol"]       # the tranches are not the baseline
+    assert ev.facts["position_built"] == 8_000 and ev.facts["size_ratio"] == round(8_000 / 1_095, 2)
+    assert ev.citations["run_up"].lines == (22, 23)
+    lots = trader.run_up_lots(ds, "T1", "ACME", "BUY", date(2024, 2, 16), TRADE_DAY)
+    assert [lot["qty"] for lot in lots] == [2_500, 2_500]
+
+
+def test_a_name_traded_regularly_before_the_run_up_keeps_its_run_up_trades_as_habit(tmp_path):
+    habit = [*_trades(3, 2_000, "ACME", date(2023, 9, 1)), ["T1", "2024-03-01", "ACME", "BUY", 2_000, 9.0, "X"]]
+    ds = Dataset(write_data(tmp_path, trader_history=_trades(20) + habit))
+    ev = trader.history(ds, "T1", "ACME", TRADE_DAY, "BUY", 2_000, NullReporter(), run_up_start=date(2024, 2, 16))
+    assert ev.facts["position_built"] == 2_000 and ev.facts["symbol_trades"] == 4 and not ev.facts["run_up_trades"]
+    assert trader.run_up_lots(ds, "T1", "ACME", "BUY", date(2024, 2, 16), TRADE_DAY) == []
+
+
+def test_quick_profitable_round_trips_are_recorded(tmp_path):
+    rows = [["T1", d, "ACME", side, qty, price, "X"] for d, side, qty, price in (
+        ("2023-11-13", "BUY", 4_000, 31.4), ("2023-11-20", "SELL", 4_000, 33.9),    # +8.0% in a week
+        ("2024-02-26", "SELL", 3_500, 34.8), ("2024-03-04", "BUY", 3_500, 32.1),    # +7.8%
+        ("2023-06-01", "BUY", 1_000, 30.0), ("2023-06-05", "SELL", 1_000, 31.0))]   # +3.3%: not a material gain
+    ds = Dataset(write_data(tmp_path, trader_history=_trades(20) + rows))
+    trips = trader.history(ds, "T1", "ACME", TRADE_DAY, "BUY", 4_000, NullReporter()).facts["round_trips"]
+    assert [(t["open"], t["close"], t["gain_pct"]) for t in trips] == [("2023-11-13", "2023-11-20", 8.0),
+                                                                        ("2024-02-26", "2024-03-04", 7.8)]
+
+
+def test_the_gain_is_measured_on_the_position_built_in_the_run_up(tmp_path):
+    ds = _market(tmp_path, {"2024-03-12": 10.0, "2024-03-13": 10.0, "2024-03-14": 10.0, "2024-03-15": 11.0})
+    lots = [{"date": "2024-03-01", "qty": 10_000, "price": 9.0, "line": 5}]
+    facts = market.price_context(ds, "ACME", TRADE_DAY, "BUY", 2_000, 10.0, date(2024, 3, 15), NullReporter(),
+                                 lots=lots).facts
+    assert facts["profit_or_loss_avoided"] == 2_000 * 1.0 + 10_000 * 2.0 and facts["position_qty"] == 12_000
+    average = 110_000 / 12_000
+    assert facts["material_move"] and facts["move_pct"] == round((11.0 - average) / average * 100, 2)
+    alone = market.price_context(ds, "ACME", TRADE_DAY, "BUY", 2_000, 10.0, date(2024, 3, 15), NullReporter()).facts
+    assert not alone["material_move"]  # 2,000 profit on the flagged trade alone
+
+
 def test_history_reads_the_position_and_the_same_size_trades(tmp_path):
     rows = [["T1", "2023-01-10", "ACME", "BUY", 6_000, 9.0, "X"],   # older than the baseline year: still held
             ["T1", "2023-09-01", "ACME", "BUY", 2_000, 9.5, "X"],
             ["T1", "2023-10-01", "ACME", "SELL", 2_000, 9.6, "X"],
             ["T1", "2023-11-01", "ACME", "SELL", 2_100, 9.6, "X"],
             ["T1", "2024-01-05", "QRTZ", "BUY", 500, 70.0, "Y"]]
-    ds = Dataset(write_data(tmp_path, trader_history=rows))
+    ds = Dataset(write_data(tmp_path, trader_history=rows + _trades(5)))
     facts = trader.history(ds, "T1", "ACME", TRADE_DAY, "SELL", 2_000, NullReporter()).facts
     assert facts["position_before"] == 3_900 and facts["exit_share"] == round(2_000 / 3_900, 3)
     assert [t["qty"] for t in facts["same_size_trades"]] == [2_000, 2_100]
@@ -244,6 +367,7 @@ NEWS = """===== ACME News Timeline =====
 2024-03-07 09:00 - Company filing: Acme Widgets receives takeover approach from Bigco
 2024-03-08 09:00 - S&P Dow Jones Indices: Acme Widgets to join S&P 500
 2024-03-13 07:00 - Company filing: Acme Widgets confirms takeover talks
+2024-03-13 09:00 - Reuters: Acme Widgets in takeover talks with Bigco
 2024-03-20 07:00 - Company filing: Acme Widgets agrees takeover by Bigco
 """
 
@@ -261,7 +385,8 @@ def test_each_headline_is_judged_by_issuer_nature_direction_and_timing(tmp_path)
         "Acme Widgets wins large contract": "direction",                           # another nature, explains a BUY
         "Acme Widgets receives takeover approach from Bigco": "disclosed",         # the event's nature
         "Acme Widgets to join S&P 500": "index",
-        "Acme Widgets confirms takeover talks": "same_day",                        # order of news and trade unknown
+        "Acme Widgets confirms takeover talks": "disclosed",                       # before the trade day's open
+        "Acme Widgets in takeover talks with Bigco": "same_day",                   # after the open: order unknown
     }
     assert facts["first_after"].startswith("“Acme Widgets agrees takeover by Bigco”")
     assert facts["disclosed_before"][0].startswith("“Acme Widgets receives takeover approach from Bigco” "

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+from agents.analyst_offline import OfflineAnalyst
 from agents.data import Dataset
 from agents.progress import NullReporter
 from agents.tools import accounts, orders
-from tests.rules_support import fired, spoofing_alert, wash_alert, write_data
+from tests.rules_support import case_of, fired, spoofing_alert, wash_alert, write_data
 
 # ----------------------------------------------------------------------------- wash trades
 
@@ -29,9 +30,53 @@ def test_fund_cross_needs_the_days_prices():
     assert "WT-M6" not in fired("wash", wash_alert(), {"account_relationships": FUNDS}, failed=("volume_impact",))
 
 
-def test_unrelated_owners_without_any_link_mitigate():
-    unrelated = {"linked_pairs": [], "management_links": []}
-    assert fired("wash", wash_alert(), {"account_relationships": unrelated})["WT-M2"] == -30
+def test_unrelated_owners_without_any_link_mitigate_only_while_no_pattern_contradicts_them():
+    """The absence of a recorded link is not proof of independence: repeated matching between the accounts outweighs
+    the record, so WT-M2 stands only without WT-R6's pattern."""
+    unrelated = {"account_relationships": {"linked_pairs": [], "management_links": []}}
+    assert fired("wash", wash_alert(), unrelated)["WT-M2"] == -20
+    repeated = {**unrelated, "related_accounts_history": {"offsetting_pairs": 3}}
+    found = fired("wash", wash_alert(), repeated)
+    assert "WT-M2" not in found and found["WT-R6"] == 15
+
+
+def test_matched_legs_are_one_piece_of_evidence():
+    """Same quantity and price, and legs a moment apart, describe one fact (the legs were matched): counted once."""
+    case = case_of("wash", wash_alert(), {"trade_pattern": {"same_price": True, "min_seconds_apart": 0.2}})
+    findings = {f.rule: f for f in case.findings_from_rules()}
+    assert findings["WT-R3"].weight == 15 and findings["WT-R3"].kind == "red_flag"
+    assert findings["WT-R4"].kind == "context" and findings["WT-R4"].weight == 0
+    assert "counted once" in findings["WT-R4"].detail
+
+
+def _decide(overrides, score=95.0):
+    return OfflineAnalyst().decide(case_of("wash", wash_alert(score=score), overrides), NullReporter())
+
+
+# Same owner (+35), matched legs (+15), positions round trip (+5), a high anomaly score (+5): 60 and four red flags,
+# but two pairs in the month and 4.99% of the day's volume — neither a pattern nor material.
+BOOKING = {"account_relationships": {"same_beneficial_owner": True, "linked_pairs": []},
+           "trade_pattern": {"same_price": True, "min_seconds_apart": 0.0},
+           "related_accounts_history": {"offsetting_pairs": 2, "round_trip": True},
+           "volume_impact": {"volume_share_pct": 4.99}}
+
+
+@pytest.mark.parametrize(("change", "determination"), [
+    ({}, "NEEDS_HUMAN_REVIEW"),
+    ({"volume_impact": {"volume_share_pct": 5.0}}, "ESCALATE"),                             # material (WT-R7)
+    ({"related_accounts_history": {"offsetting_pairs": 3, "round_trip": True}}, "ESCALATE"),  # a pattern (WT-R6)
+])
+def test_escalation_needs_materiality_or_a_pattern(change, determination):
+    """A one-off small same-owner cross goes to a human, never to a STOR by itself."""
+    decision = _decide({**BOOKING, **change})
+    assert decision.score >= 50 and len(decision.red_flags) >= 3
+    assert decision.determination == determination and (decision.stor is not None) is (determination == "ESCALATE")
+
+
+def test_escalation_withheld_says_why():
+    decision = _decide(BOOKING)
+    assert decision.confidence == 70 and "escalation was withheld" in decision.confidence_note
+    assert "none of WT-R6, WT-R7, WT-R9 fired" in decision.rationale
 
 
 @pytest.mark.parametrize(("impact", "fires"), [("5.00%", True), ("4.99%", False), ("", True)])
@@ -56,6 +101,41 @@ def test_relationships_tell_management_links_from_ownership_links(tmp_path):
     assert funds["management_links"] == ["A↔B"] and funds["linked_pairs"] == [] and funds["all_funds"]
     spouses = accounts.relationships(ds, ["C", "D"], NullReporter()).facts
     assert spouses["linked_pairs"] == ["C↔D"] and spouses["management_links"] == [] and not spouses["all_funds"]
+
+
+@pytest.mark.parametrize(("kind", "owner"), [("omnibus", "Harbour Custody Omnibus"),
+                                             ("nominee", "Harbour Custody Nominees Ltd"),
+                                             ("individual", "Westgate Custodian Services")])
+def test_a_nominee_or_omnibus_registration_is_a_gap_not_shared_ownership(tmp_path, kind, owner):
+    rows = [["A", "BO-1", owner, kind, "[]", "nominee"], ["B", "BO-1", owner, kind, "[]", "nominee"]]
+    ev = accounts.relationships(Dataset(write_data(tmp_path, account_relationships=rows)), ["A", "B"], NullReporter())
+    assert not ev.ok and not ev.facts["same_beneficial_owner"] and ev.facts["nominee_registered"] == ["A", "B"]
+    assert "A, B registered to a nominee or omnibus holder" in ev.citations["searched"].note
+
+
+def test_a_nominee_account_recorded_with_its_owner_is_that_owners(tmp_path):
+    rows = [["A", "BO-1", "Yuen Ho", "individual", '["B"]', "direct"], ["B", "BO-1", "Yuen Ho", "nominee", '["A"]',
+                                                                          "nominee"]]
+    ev = accounts.relationships(Dataset(write_data(tmp_path, account_relationships=rows)), ["A", "B"], NullReporter())
+    assert ev.ok and ev.facts["same_beneficial_owner"]
+
+
+def test_the_flagged_volume_is_the_larger_side_and_round_trips_need_both_directions(tmp_path):
+    from datetime import date
+
+    assert accounts.trade_pattern(wash_alert(), NullReporter()).facts["flagged_quantity"] == 1_000
+    crosses = [("A", "B", "10:00:00"), ("B", "A", "11:00:00"), ("A", "B", "12:00:00")]  # A buys 2, sells 1
+    rows = [r for buyer, seller, t in crosses
+            for r in ([buyer, "2024-03-12", t, "ACME", "BUY", 1_000, 20.0, seller, "O"],
+                      [seller, "2024-03-12", t, "ACME", "SELL", 1_000, 20.0, buyer, "O"])]
+    ds = Dataset(write_data(tmp_path, related_accounts_history=rows))
+    facts = accounts.related_history(ds, ["A", "B"], "ACME", date(2024, 3, 13), NullReporter()).facts
+    assert facts["offsetting_pairs"] == 3 and facts["days_with_pairs"] == 1 and facts["round_trip"]
+    one_way = Dataset(write_data(tmp_path / "one", related_accounts_history=[
+        r for t in ("10:00:00", "11:00:00") for r in (["A", "2024-03-12", t, "ACME", "BUY", 1_000, 20.0, "B", "O"],
+                                                      ["B", "2024-03-12", t, "ACME", "SELL", 1_000, 20.0, "A", "O"])]))
+    assert not accounts.related_history(one_way, ["A", "B"], "ACME", date(2024, 3, 13), NullReporter()).facts[
+        "round_trip"]
 
 
 def test_an_unknown_account_is_a_gap_citing_what_was_searched(tmp_path):
@@ -118,15 +198,91 @@ def test_spoofing_anomaly_score():
 def test_a_trader_without_order_history_is_a_gap_citing_what_was_searched(tmp_path):
     from datetime import date
 
-    ev = orders.habits(Dataset(write_data(tmp_path)), "T9", date(2024, 3, 13), NullReporter())
-    assert not ev.ok and ev.citations["searched"].note == "trader_id = T9, date 2024-02-12 to 2024-03-13: none found"
+    ev = orders.habits(Dataset(write_data(tmp_path)), "T9", ["T9"], date(2024, 3, 13), NullReporter())
+    assert not ev.ok and ev.citations["searched"].note == ("trader_id = T9, account_id = T9, date 2024-02-12 to "
+                                                           "2024-03-13: none found")
+
+
+def _history(orders_: list[tuple], account: str, day: str = "2024-03-13") -> list[list]:
+    """order_history rows for ``orders_`` ((id, seconds after 10:00, side, qty, price, action, filled))."""
+    from datetime import datetime, timedelta
+
+    start = datetime.fromisoformat(f"{day}T10:00:00")
+    return [[oid, account, "T1", (start + timedelta(seconds=t)).isoformat(timespec="milliseconds"), day, "ACME", side,
+             q, p, action, filled] for oid, t, side, q, p, action, filled in orders_]
+
+
+BIDS = _reprice("BUY")
+OFFER = [("X", 7, "SELL", 1_000, 10.0, "PLACE", 0), ("X", 8, "SELL", 1_000, 10.0, "EXECUTE", 1_000)]
+AGENCY_DESK = [["T1", "Agency Desk", "Execution Trader", "Agency Electronic Execution", "MEDIUM", ""]]
+PROP_TRADER = [["T1", "Prop Trader", "Proprietary Trader", "Prop Desk", "MEDIUM", ""]]
+
+
+@pytest.mark.parametrize(("profiles", "owners", "apart"), [
+    (AGENCY_DESK, [], True),                                        # an agency desk's accounts are its clients'
+    (PROP_TRADER, [], False),                                       # a trader's own accounts are one interest
+    (PROP_TRADER, [["CLIENT-A", "BO-1", "Ana", "individual", "[]", "direct"],
+                   ["CLIENT-B", "BO-2", "Ben", "individual", "[]", "direct"]], True),   # recorded different owners
+    (AGENCY_DESK, [["CLIENT-A", "BO-1", "Ana", "individual", "[]", "direct"],
+                   ["CLIENT-B", "BO-1", "Ana", "individual", "[]", "direct"]], False),  # one owner behind both
+])
+def test_orders_belong_to_the_beneficial_interest_they_were_entered_for(tmp_path, profiles, owners, apart):
+    """Layers and the opposite execution that pays for them must be for the same beneficial interest: two clients'
+    algorithms on opposite sides are read apart; a trader's two own accounts are not."""
+    alert = spoofing_alert(sorted(BIDS + OFFER, key=lambda e: e[1]))
+    assert orders.episode_facts(alert)[0]["executions_while_resting"] == 1  # without the order history: one book
+    ds = Dataset(write_data(tmp_path, order_history=_history(BIDS, "CLIENT-A") + _history(OFFER, "CLIENT-B"),
+                            trader_profiles=profiles, account_relationships=owners))
+    facts, _ = orders.episode_facts(alert, ds)
+    assert facts["all_accounts"] == ["CLIENT-A", "CLIENT-B"]
+    if apart:
+        assert facts["accounts"] == ["CLIENT-A"] and facts["other_accounts"] == {"CLIENT-B": "1 order, 0 cancelled "
+                                                                                           "unfilled"}
+        assert facts["executions_while_resting"] == 0 and facts["one_sided"]
+        found = fired("spoofing", alert, {"order_episode": facts, "trader_profile": {"agency_execution": True}})
+        assert "SP-R3" not in found and found["SP-M6"] == -25
+    else:
+        assert facts["accounts"] == ["CLIENT-A", "CLIENT-B"] and facts["executions_while_resting"] == 1
+
+
+def test_recurrence_is_the_same_signature_on_earlier_days_not_only_fast_cancels(tmp_path):
+    """Layers resting half a minute, cancelled after the other side filled, on two earlier days: the pattern recurs."""
+    from datetime import date
+
+    layered = [(f"L{i}", 2 * i, "BUY", 5_000, 10.0 - i / 100, "PLACE", 0) for i in range(3)]
+    layered += [(f"L{i}", 40, "BUY", 5_000, 10.0 - i / 100, "CANCEL", 0) for i in range(3)]
+    layered += [("S", 10, "SELL", 1_000, 10.02, "PLACE", 0), ("S", 30, "SELL", 1_000, 10.02, "EXECUTE", 1_000)]
+    rows = [[f"{d}-{r[0]}", *r[1:]] for d in ("2024-03-01", "2024-03-05")
+            for r in _history(layered, "T1", d)]
+    ev = orders.habits(Dataset(write_data(tmp_path, order_history=rows)), "T1", ["T1"], date(2024, 3, 13),
+                       NullReporter())
+    assert ev.facts["fast_cancel_episode_days"] == [] and ev.facts["layering_days"] == ["2024-03-01", "2024-03-05"]
+    assert fired("spoofing", spoofing_alert(_reprice()), {"order_history": ev.facts})["SP-R5"] == 15
+
+
+def test_the_same_signature_earlier_the_same_day_is_a_repetition(tmp_path):
+    """Layering at 10:00 and again at 11:00 the same day: the earlier episode counts, the alert's own orders do not."""
+    from datetime import date
+
+    layered = [(f"L{i}", 2 * i, "BUY", 5_000, 10.0 - i / 100, "PLACE", 0) for i in range(3)]
+    layered += [(f"L{i}", 40, "BUY", 5_000, 10.0 - i / 100, "CANCEL", 0) for i in range(3)]
+    layered += [("S", 10, "SELL", 1_000, 10.02, "PLACE", 0), ("S", 30, "SELL", 1_000, 10.02, "EXECUTE", 1_000)]
+    episode = [(f"A-{oid}", 3600 + s, *rest) for oid, s, *rest in layered]   # the alert's own orders, at 11:00
+    alert = spoofing_alert(episode)
+    rows = (_history(episode, "T1", "2024-03-13")                                   # recorded too: never counted
+            + [[f"E-{r[0]}", *r[1:]] for r in _history(layered, "T1", "2024-03-13")]  # 10:00 the same day
+            + [[f"D-{r[0]}", *r[1:]] for r in _history(layered, "T1", "2024-03-04")])
+    ds = Dataset(write_data(tmp_path, order_history=rows))
+    ev = orders.habits(ds, "T1", ["T1"], date(2024, 3, 13), NullReporter(), episode=alert)
+    assert ev.facts["layering_days"] == ["2024-03-04", "2024-03-13 before 11:00:00"]
+    assert orders.habits(ds, "T1", ["T1"], date(2024, 3, 13), NullReporter()).facts["layering_days"] == ["2024-03-04"]
 
 
 # ----------------------------------------------------------------------------- every other rule at its boundary
 
 WASH_BOUNDARIES = [
     ("WT-R1", {"account_relationships": {"same_beneficial_owner": True}}, 35),
-    ("WT-R1", {"account_relationships": {"same_beneficial_owner": True, "exempt_book": True}}, None),
+    ("WT-R1", {"account_relationships": {"same_beneficial_owner": True, "exempt_book": True}}, 35),
     ("WT-M1", {"account_relationships": {"same_beneficial_owner": True, "exempt_book": True}}, -40),
     ("WT-R2", {"account_relationships": {"linked_pairs": ["A↔B"]}}, 25),
     ("WT-R2", {"account_relationships": {"linked_pairs": ["A↔B"], "same_beneficial_owner": True}}, None),
@@ -139,14 +295,14 @@ WASH_BOUNDARIES = [
     ("WT-R5", {"trade_pattern": {"min_seconds_apart": 60.01}}, None),
     ("WT-M3", {"trade_pattern": {"min_seconds_apart": 300.01}}, -10),
     ("WT-M3", {"trade_pattern": {"min_seconds_apart": 300.0}}, None),
-    ("WT-R6", {"related_accounts_history": {"days_with_pairs": 3}}, 15),
-    ("WT-R6", {"related_accounts_history": {"days_with_pairs": 2}}, None),
-    ("WT-M4", {"related_accounts_history": {"days_with_pairs": 1}}, -10),
-    ("WT-M4", {"related_accounts_history": {"days_with_pairs": 2}}, None),
+    ("WT-R6", {"related_accounts_history": {"offsetting_pairs": 3, "days_with_pairs": 1}}, 15),  # the same day counts
+    ("WT-R6", {"related_accounts_history": {"offsetting_pairs": 2}}, None),
+    ("WT-M4", {"related_accounts_history": {"offsetting_pairs": 1}}, -10),
+    ("WT-M4", {"related_accounts_history": {"offsetting_pairs": 2, "days_with_pairs": 1}}, None),
     ("WT-R7", {"volume_impact": {"volume_share_pct": 5.0}}, 10),
     ("WT-R7", {"volume_impact": {"volume_share_pct": 4.99}}, None),
-    ("WT-R8", {"related_accounts_history": {"offsetting_pairs": 2, "combined_net_position": 0}}, 5),
-    ("WT-R8", {"related_accounts_history": {"offsetting_pairs": 1, "combined_net_position": 0}}, None),
+    ("WT-R8", {"related_accounts_history": {"round_trip": True}}, 5),
+    ("WT-R8", {"related_accounts_history": {"round_trip": False}}, None),
     ("WT-M5", {"trade_pattern": {"same_price": False}}, -5),
     ("WT-M5", {"trade_pattern": {"same_price": True}}, None),
 ]
@@ -169,8 +325,8 @@ SPOOFING_BOUNDARIES = [
     ("SP-R3", {EPISODE: {"executions_while_resting": 0}}, None),
     ("SP-R4", {EPISODE: {"cancel_ratio_pct": 90.0}}, 10),
     ("SP-R4", {EPISODE: {"cancel_ratio_pct": 89.9}}, None),
-    ("SP-R5", {"order_history": {"fast_cancel_episode_days": ["2024-03-01", "2024-03-05"]}}, 15),
-    ("SP-R5", {"order_history": {"fast_cancel_episode_days": ["2024-03-01"]}}, None),
+    ("SP-R5", {"order_history": {"pattern_days": ["2024-03-01", "2024-03-05"]}}, 15),
+    ("SP-R5", {"order_history": {"pattern_days": ["2024-03-01"]}}, None),
     ("SP-R6", {"order_history": {"cancel_ratio_pct": 49.9}}, 10),
     ("SP-R6", {"order_history": {"cancel_ratio_pct": 50.0}}, None),
     ("SP-M4", {"order_history": {"cancel_ratio_pct": 80.0}}, -10),

@@ -91,7 +91,7 @@ def evaluate(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(report.to_json(), indent=2) + "\n")
     if args.benchmarks:
         before = json.loads(Path(args.before).read_text())["results"] if args.before else None
-        write_benchmarks_section(Path(args.benchmarks), report.markdown(before))
+        write_benchmarks_section(Path(args.benchmarks), report.markdown(before, args.before_label))
     baseline_file = Path(args.baseline) if args.baseline else directory / BASELINE_NAME
     baseline = json.loads(baseline_file.read_text()) if baseline_file.is_file() else {}
     problems = regressions(report.figures, baseline)
@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     p_eval.add_argument("--json", help="also write the figures and each case's determination to this file")
     p_eval.add_argument("--benchmarks", help="write the table into this BENCHMARKS.md, section 'Case library'")
     p_eval.add_argument("--before", help="a --json file of an earlier run, shown as the table's 'before' column")
+    p_eval.add_argument("--before-label", help="what the earlier run was (e.g. 'the rules at commit a24a465')")
     p_eval.set_defaults(func=evaluate)
     args = parser.parse_args(argv)
     return args.func(args) or 0

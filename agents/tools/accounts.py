@@ -6,17 +6,24 @@ A wash trade is a trade with no change of beneficial ownership (MAR Annex I A(a)
 of ownership or household (spouse, nominee, common control …), and management links between
 separately owned funds of one manager (``same_manager``, ``common_manager``, ``sibling_fund``),
 whose crosses change beneficial ownership.
+
+A nominee or omnibus registration (``relationship_type`` omnibus, or a nominee or custodian
+company in the beneficial-owner column) names who holds the shares, not who owns them: two
+such accounts of one custodian say nothing about one owner being on both sides. Their owners
+are unknown — a gap in the data, like an account missing from the file, never shared
+ownership.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from itertools import combinations
 
 from agents.alerts import WashTradeAlert
-from agents.data import TABLES, Dataset
+from agents.data import TABLES, DataError, Dataset
 from agents.evidence import Citation, Evidence
 from agents.progress import StepReporter, records_inputs
 from agents.text import noun, plural
@@ -28,6 +35,10 @@ EXEMPT_TYPES = {"market_maker", "market making", "hedge_book", "hedging", "liqui
 # Collective investment accounts: each fund's investors are its beneficial owners.
 FUND_TYPES = {"fund", "investment_fund", "mutual_fund", "pension_fund", "ucits", "etf"}
 MANAGEMENT_DEGREES = {"same_manager", "common_manager", "sibling_fund"}
+# Registrations that pool or hold for others: the beneficial owners behind them are not recorded.
+OMNIBUS_TYPES = {"omnibus", "pooled", "custody", "custodian", "nominee_omnibus"}
+_REGISTERED_HOLDER = re.compile(r"\bnominees?\b|\bcustod(y|ian)\b|\bomnibus\b", re.I)
+ROUND_TRIP_RATIO = 2.0  # back and forth: each account bought and sold, the larger direction at most twice the smaller
 
 
 @records_inputs
@@ -41,7 +52,8 @@ def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> E
                     tuple(accounts))
     by_account = {r["account_id"]: r for r in rows}
     missing = [a for a in accounts if a not in by_account]
-    owners = {a: by_account[a]["beneficial_owner_id"] for a in by_account}
+    registered = {a: r for a, r in by_account.items() if _registered(r)}
+    owners = {a: by_account[a]["beneficial_owner_id"] for a in by_account if a not in registered}
     links, management_links = set(), set()
     for a, b in combinations(by_account, 2):
         linked_a = set(json.loads(by_account[a]["linked_accounts"]))
@@ -54,8 +66,9 @@ def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> E
     exempt = bool(by_account) and all(t.casefold() in EXEMPT_TYPES for t in types.values()) and shared_owner
     reporter.progress("Compared beneficial owners and linked accounts", step=2)
     facts = {
-        "accounts": accounts, "missing_accounts": missing,
-        "owners": {a: f"{by_account[a]['beneficial_owner_name']} ({owners[a]})" for a in by_account},
+        "accounts": accounts, "missing_accounts": missing, "nominee_registered": sorted(registered),
+        "owners": {a: f"{by_account[a]['beneficial_owner_name']} ({by_account[a]['beneficial_owner_id']})"
+                   for a in by_account},
         "same_beneficial_owner": shared_owner, "linked_pairs": sorted(f"{a}↔{b}" for a, b in links),
         "management_links": sorted(f"{a}↔{b}" for a, b in management_links),
         "relationship_types": types, "exempt_book": exempt,
@@ -79,13 +92,39 @@ def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> E
         summary += f" — all accounts are exempt books ({', '.join(sorted(set(types.values())))})"
     if missing:
         summary += f"; not in {source}: {', '.join(missing)}"
-    if missing:
+    if registered:
+        held = "; ".join(f"{a} registered to {r['beneficial_owner_name']} ({r['relationship_type']})"
+                         for a, r in sorted(registered.items()))
+        summary += f"; beneficial owner not known: {held} — a nominee or omnibus registration, not an owner"
+    problems = ([f"accounts not in {source}: {', '.join(missing)}"] if missing else []) + (
+        [f"beneficial owner not recorded for {', '.join(sorted(registered))} (nominee or omnibus registration)"]
+        if registered else [])
+    if problems:
         citations["searched"] = Citation(source=source, lines=tuple(r["line"] for r in rows),
-                                         note=f"account_id in {', '.join(accounts)}: none found for "
-                                              f"{', '.join(missing)}")
+                                         note=f"account_id in {', '.join(accounts)}: " + "; ".join(
+                                             ([f"none found for {', '.join(missing)}"] if missing else [])
+                                             + ([f"{', '.join(sorted(registered))} registered to a nominee or "
+                                                 "omnibus holder"] if registered else [])))
     return Evidence(tool="account_relationships", title="Account relationships", summary=summary + ".",
-                    facts=facts, citations=citations, ok=not missing,
-                    error=f"accounts not in {source}: {', '.join(missing)}" if missing else None)
+                    facts=facts, citations=citations, ok=not problems,
+                    error="; ".join(problems) or None)
+
+
+def owner_ids(ds: Dataset, account_ids: list[str]) -> dict[str, str]:
+    """The recorded beneficial owner of each account the relationships file knows, nominee registrations left out."""
+    try:
+        rows = ds.query("account_relationships",
+                        f"SELECT * FROM rows WHERE account_id IN ({','.join('?' * len(account_ids))})",  # noqa: S608
+                        tuple(account_ids))
+    except DataError:  # no relationships file: no owner is recorded
+        return {}
+    return {r["account_id"]: r["beneficial_owner_id"] for r in rows if not _registered(r)}
+
+
+def _registered(row) -> bool:
+    """A nominee or omnibus registration: the row names a holder, not a beneficial owner."""
+    return ((row["relationship_type"] or "").strip().casefold() in OMNIBUS_TYPES
+            or bool(_REGISTERED_HOLDER.search(row["beneficial_owner_name"] or "")))
 
 
 @records_inputs
@@ -112,7 +151,8 @@ def trade_pattern(alert: WashTradeAlert, reporter: StepReporter) -> Evidence:
     facts = {"pairs": pairs, "offsetting": bool(best and best["same_quantity"]),
              "same_price": bool(best and best["same_price"]),
              "min_seconds_apart": best["seconds_apart"] if best else None,
-             "flagged_quantity": sum(t.quantity for t in alert.trades)}
+             # each share is bought once and sold once: the flagged volume is the larger side's
+             "flagged_quantity": max(sum(t.quantity for t in side) for side in (buys, sells))}
     elements = tuple(f"FlaggedTrades/Trade[@sequence={t.sequence}]" for t in alert.trades)
     if best:
         timing = (f"{best['seconds_apart'] * 1000:,.0f} ms apart" if best["seconds_apart"] is not None
@@ -159,13 +199,21 @@ def related_history(ds: Dataset, accounts: list[str], symbol: str, trade_date: d
                     break
     days = sorted({p["date"] for p in pairs})
     reporter.progress(f"{plural(len(pairs), 'offsetting pair')} on {plural(len(days), 'day')}", step=2)
-    net = defaultdict(float)
+    bought, sold = defaultdict(float), defaultdict(float)
     for r in rows:
         if r["symbol"] == symbol:
-            net[r["account_id"]] += r["quantity"] if r["side"].upper() == "BUY" else -r["quantity"]
+            (bought if r["side"].upper() == "BUY" else sold)[r["account_id"]] += r["quantity"]
+    traded = sorted(set(bought) | set(sold))
+    net = {a: bought[a] - sold[a] for a in traded}
+    gross = {a: bought[a] + sold[a] for a in traded}
+    # Round trip: every account both bought and sold, the larger direction at most ROUND_TRIP_RATIO × the smaller.
+    flat = len(pairs) >= 2 and bool(traded) and all(
+        min(bought[a], sold[a]) > 0 and max(bought[a], sold[a]) <= ROUND_TRIP_RATIO * min(bought[a], sold[a])
+        for a in traded)
     facts = {"trades": len(rows), "offsetting_pairs": len(pairs), "days_with_pairs": len(days),
              "dates": days, "median_seconds_apart": _median([p["seconds_apart"] for p in pairs]),
-             "combined_net_position": sum(net.values()), "window_start": since.isoformat()}
+             "net_by_account": net, "traded_by_account": gross,
+             "round_trip": flat, "window_start": since.isoformat()}
     citations = {"window": Citation(source=source, lines=tuple(r["line"] for r in rows[:50]),
                                     note=f"trades of {', '.join(accounts)} searched since {since}"
                                     + ("" if rows else ": none found"))}
@@ -176,8 +224,8 @@ def related_history(ds: Dataset, accounts: list[str], symbol: str, trade_date: d
     if pairs:
         summary = (f"{len(pairs)} offsetting {symbol} {noun(len(pairs), 'pair')} between these "
                    f"accounts on {plural(len(days), 'day')} since {since} (median "
-                   f"{facts['median_seconds_apart']:.1f} s apart); combined net position "
-                   f"{facts['combined_net_position']:+,.0f}")
+                   f"{facts['median_seconds_apart']:.1f} s apart); net change by account "
+                   + ", ".join(f"{a} {v:+,.0f}" for a, v in facts["net_by_account"].items()))
     else:
         summary = (f"No earlier offsetting {symbol} pairs between these accounts since {since} "
                    f"({plural(len(rows), 'trade')})")

@@ -61,8 +61,11 @@ def reaction_sessions(rows: list, event_date: date) -> tuple[dict | None, str, l
 
 @records_inputs
 def price_context(ds: Dataset, symbol: str, trade_date: date, side: str, quantity: float, price: float,
-                  event_date: date | None, reporter: StepReporter) -> Evidence:
-    """Price move from the trade to the event's reaction, abnormal volume, and profit made or loss avoided."""
+                  event_date: date | None, reporter: StepReporter, lots: list[dict] = ()) -> Evidence:
+    """Price move from the trade to the event's reaction, abnormal volume, and profit made or loss avoided.
+
+    ``lots`` are earlier same-side tranches of the position (dicts with qty, price, line, date).
+    """
     source = TABLES["market_data"].path
     reporter.progress(f"Loading {symbol} prices around {trade_date}", total=3)
     horizon = max(event_date or trade_date, trade_date) + timedelta(days=10)
@@ -108,16 +111,20 @@ def price_context(ds: Dataset, symbol: str, trade_date: date, side: str, quantit
         after = [r for r in later if r["date"] >= target]
         ref, why, read = (after[0], "the first session five days after the trade", [after[0]]) if after \
             else (None, "", [])
+    held = [(quantity, price), *((lot["qty"], lot["price"]) for lot in lots)]
+    position = sum(q for q, _ in held)
+    average = sum(q * p for q, p in held) / position
     if ref is not None:
-        move = _pct(ref["close"], price)
-        pnl = round((ref["close"] - price) * quantity if side == "BUY" else (price - ref["close"]) * quantity, 2)
+        move = _pct(ref["close"], average)
+        pnl = round(sum((ref["close"] - p) * q if side == "BUY" else (p - ref["close"]) * q for q, p in held), 2)
         favourable = (move > 0) == (side == "BUY") and move != 0
         material = abs(move) >= MATERIAL_MOVE_PCT and abs(pnl) >= MATERIAL_AMOUNT
         facts.update({
             "reference_date": ref["date"], "reference_close": ref["close"], "reference_reason": why,
             "reference_is_event": event_date is not None and event_date >= trade_date,
             "move_pct": round(move, 2), "favourable_move": favourable, "material_move": material,
-            "profit_or_loss_avoided": round(pnl, 2),
+            "profit_or_loss_avoided": round(pnl, 2), "position_qty": position,
+            "position_price": round(average, 4),
         })
         citations["reference"] = Citation(source=source, lines=(ref["line"],),
                                           note=f"{symbol} close on {ref['date']}: {why}")
@@ -126,11 +133,15 @@ def price_context(ds: Dataset, symbol: str, trade_date: date, side: str, quantit
                                              note=f"{symbol} closes read to place the reaction: "
                                                   + ", ".join(r["date"] for r in read))
         gain = "profit" if side == "BUY" else "loss avoided"
+        on = (f" on the {position:,.0f} shares built in the run-up (average {average:,.2f})" if lots else "")
         summary += (f"; {move:+.1f}% to {ref['close']:,.2f} by {ref['date']} ({why}), "
-                    f"{gain} {pnl:,.0f}")
+                    f"{gain} {pnl:,.0f}{on}")
     else:
         facts["reference_date"] = None
         summary += f"; no prices after {trade_date} to measure the outcome"
+    if lots:
+        citations["lots"] = Citation(source=TABLES["trader_history"].path, lines=tuple(lot["line"] for lot in lots),
+                                     note=f"earlier {side} tranches of the position in the event's run-up")
     reporter.progress("Computed the outcome at the reference price", step=3)
     return Evidence(tool="market_data", title="Market data", summary=summary + ".", facts=facts,
                     citations=citations)

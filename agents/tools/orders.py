@@ -1,5 +1,14 @@
-"""Order tools for spoofing and layering: the flagged order book episode, and the trader's
-order-to-trade and cancellation habits over the prior month."""
+"""Order tools for spoofing and layering: the flagged order book episode, and the account's
+order-to-trade and cancellation habits over the prior month.
+
+Orders belong to the account they are entered for (ESMA MAR Q&A; FINRA Notice 15-09: an agency
+desk's behaviour is judged per client order): layers and the opposite execution that pays for
+them must be for the same beneficial interest. The episode is therefore read account by
+account — the account an order was entered for is the alert's AccountID, or, when the alert
+names only the trader, the account the order history records for that order id — and habits
+are the same account's. A pattern recurs when earlier days show the same signature as the
+episode: orders cancelled within seconds, or layers cancelled while the other side executed.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +18,11 @@ from datetime import date, datetime, timedelta
 from statistics import median
 
 from agents.alerts import OrderEvent, SpoofingAlert
-from agents.data import TABLES, Dataset
+from agents.data import TABLES, DataError, Dataset
 from agents.evidence import Citation, Evidence
 from agents.progress import StepReporter, records_inputs
 from agents.text import noun, plural
+from agents.tools import accounts, trader
 
 HISTORY_DAYS = 30
 FAST_CANCEL_SECONDS = 10.0
@@ -52,9 +62,56 @@ def _lifecycles(events: tuple[OrderEvent, ...]) -> dict[str, _Order]:
     return orders
 
 
-def episode_facts(alert: SpoofingAlert) -> tuple[dict, dict[str, _Order]]:
-    """Layers placed and cancelled on one side while the trader executed on the other."""
-    orders = _lifecycles(alert.orders)
+def accounts_of(ds: Dataset | None, alert: SpoofingAlert) -> tuple[dict[str, str], tuple[int, ...]]:
+    """The account each order of the alert was entered for, and the order-history lines that said so."""
+    given = {ev.order_id: ev.account_id for ev in alert.orders}
+    unnamed = sorted(oid for oid, acc in given.items() if acc == alert.trader.trader_id)
+    if ds is None or not unnamed:
+        return given, ()
+    try:
+        marks = ",".join("?" * len(unnamed))
+        rows = ds.query("order_history",
+                        "SELECT line, order_id, account_id FROM rows WHERE symbol = ? AND date = ? AND order_id IN "  # noqa: S608
+                        f"({marks}) ORDER BY line", (alert.symbol, alert.trade_date.isoformat(), *unnamed))
+    except DataError:  # no order history: the alert's accounts are all there is
+        return given, ()
+    recorded = {r["order_id"]: r["account_id"] for r in rows if r["account_id"]}
+    return {oid: recorded.get(oid, acc) for oid, acc in given.items()}, tuple(r["line"] for r in rows)
+
+
+def interests_of(ds: Dataset | None, alert: SpoofingAlert, account_ids: list[str]) -> dict[str, str]:
+    """The beneficial interest each account trades for: its recorded beneficial owner; without one, the account
+    itself when the trader executes for clients (an agency desk's accounts are its clients'), else the trader (a
+    trader's own accounts are one interest, so layers in one and a fill in another are still read together)."""
+    if ds is None or account_ids == [alert.trader.trader_id]:
+        return {acc: alert.trader.trader_id for acc in account_ids}
+    owners = accounts.owner_ids(ds, account_ids)
+    agency = trader.agency_desk(ds, alert.trader.trader_id)
+    return {acc: owners.get(acc) or (acc if agency else alert.trader.trader_id) for acc in account_ids}
+
+
+def episode_facts(alert: SpoofingAlert, ds: Dataset | None = None) -> tuple[dict, dict[str, _Order]]:
+    """The flagged episode, read per beneficial interest: the one whose orders look most like layering is judged."""
+    account_of, lines = accounts_of(ds, alert)
+    interest_of = interests_of(ds, alert, sorted(set(account_of.values())))
+    by_interest: dict[str, list[OrderEvent]] = defaultdict(list)
+    for ev in alert.orders:
+        by_interest[interest_of[account_of[ev.order_id]]].append(ev)
+    read = {key: _account_facts(tuple(events)) for key, events in by_interest.items()}
+    judged = max(read, key=lambda k: (read[k][0]["executions_while_resting"] > 0, read[k][0]["layered_quantity"], k))
+    members = {k: sorted({account_of[ev.order_id] for ev in by_interest[k]}) for k in read}
+    facts, orders = read[judged]
+    facts.update({"accounts": members[judged], "all_accounts": sorted(set(account_of.values())),
+                  "account_lines": lines,
+                  "other_accounts": {", ".join(members[k]): f"{plural(read[k][0]['orders'], 'order')}, "
+                                                            f"{read[k][0]['layers']} cancelled unfilled"
+                                     for k in sorted(read) if k != judged}})
+    return facts, orders
+
+
+def _account_facts(events: tuple[OrderEvent, ...]) -> tuple[dict, dict[str, _Order]]:
+    """Layers placed and cancelled on one side while the same account executed on the other."""
+    orders = _lifecycles(events)
     cancelled = [o for o in orders.values() if o.cancelled_at and o.filled == 0]
     executed = [o for o in orders.values() if o.filled > 0]
     by_side = defaultdict(list)
@@ -94,10 +151,10 @@ def episode_facts(alert: SpoofingAlert) -> tuple[dict, dict[str, _Order]]:
 
 
 @records_inputs
-def episode(alert: SpoofingAlert, reporter: StepReporter) -> Evidence:
+def episode(ds: Dataset, alert: SpoofingAlert, reporter: StepReporter) -> Evidence:
     """The flagged episode as evidence, citing the alert's order events."""
     reporter.progress(f"Reconstructing {plural(len(alert.orders), 'order event')}", total=2)
-    facts, orders = episode_facts(alert)
+    facts, orders = episode_facts(alert, ds)
     layers, layer_side, executed_qty = facts["layers"], facts["layer_side"], facts["opposite_executed_quantity"]
     while_resting = facts["executions_while_resting"]
     reporter.progress(f"{layers} cancelled {layer_side or ''} {noun(layers, 'order')}, "
@@ -112,26 +169,48 @@ def episode(alert: SpoofingAlert, reporter: StepReporter) -> Evidence:
             summary += f", {plural(while_resting, 'execution')} while the layers rested"
     else:
         summary = "No cancelled orders in the flagged episode"
+    citations = {"orders": Citation(source="alert", elements=elements, note="order events of the episode")}
+    if facts["other_accounts"]:
+        summary += (f"; orders for {plural(len(facts['all_accounts']), 'account')} of different beneficial interests, "
+                    f"read apart: judged {', '.join(facts['accounts'])}"
+                    + "".join(f"; {acc}: {what}" for acc, what in facts["other_accounts"].items()))
+    if facts["account_lines"]:
+        citations["accounts"] = Citation(source=TABLES["order_history"].path, lines=facts["account_lines"],
+                                         note="the accounts the episode's orders were entered for")
     return Evidence(tool="order_episode", title="Order book episode", summary=summary + ".", facts=facts,
-                    citations={"orders": Citation(source="alert", elements=elements,
-                                                  note="order events of the episode")})
+                    citations=citations)
 
 
 @records_inputs
-def habits(ds: Dataset, trader_id: str, trade_date: date, reporter: StepReporter) -> Evidence:
-    """The trader's cancellation and order-to-trade ratios, and fast-cancel days, in the prior month."""
+def habits(ds: Dataset, trader_id: str, account_ids: list[str], trade_date: date, reporter: StepReporter,
+           episode: SpoofingAlert | None = None) -> Evidence:
+    """The account's cancellation and order-to-trade ratios in the prior month, and the earlier days that show
+    the episode's signature (orders cancelled within seconds, or layers cancelled while the other side executed).
+
+    With ``episode`` (the alert), the trade day's orders before the episode began count too, as one more
+    occasion: repetition the same day is a pattern as much as repetition on earlier days.
+    """
     source = TABLES["order_history"].path
     since = trade_date - timedelta(days=HISTORY_DAYS)
-    reporter.progress(f"Reading {trader_id}'s orders since {since}", total=2)
+    account = ", ".join(account_ids)
+    who = trader_id if account_ids == [trader_id] else f"{trader_id} for {account}"
+    reporter.progress(f"Reading {who}'s orders since {since}", total=2)
     rows = ds.query("order_history",
-                    "SELECT * FROM rows WHERE trader_id = ? AND date >= ? AND date < ? ORDER BY timestamp",
-                    (trader_id, since.isoformat(), trade_date.isoformat()))
+                    f"SELECT * FROM rows WHERE trader_id = ? AND account_id IN ({','.join('?' * len(account_ids))}) "  # noqa: S608
+                    "AND date >= ? AND date <= ? ORDER BY timestamp, line",
+                    (trader_id, *account_ids, since.isoformat(), trade_date.isoformat()))
+    start = episode.orders[0].timestamp.isoformat() if episode else ""
+    ours = {ev.order_id for ev in episode.orders} if episode else set()
+    same_day = f"{trade_date} before {start[11:19]}"
+    rows = [{**r, "date": same_day} if r["date"] == trade_date.isoformat() else r for r in rows
+            if r["date"] < trade_date.isoformat() or (episode and r["timestamp"] < start and r["order_id"] not in ours)]
     if not rows:
         return Evidence(tool="order_history", title="Order history baseline", ok=False,
-                        summary=f"No orders by {trader_id} in {source} in the {HISTORY_DAYS} days before "
-                                f"{trade_date}.", error=f"no order history for {trader_id}",
-                        citations={"searched": Citation(source=source, note=f"trader_id = {trader_id}, date {since} "
-                                                                            f"to {trade_date}: none found")})
+                        summary=f"No orders by {who} in {source} in the {HISTORY_DAYS} days before "
+                                f"{trade_date}.", error=f"no order history for {who}",
+                        citations={"searched": Citation(source=source, note=f"trader_id = {trader_id}, account_id = "
+                                                                            f"{account}, date {since} to {trade_date}: "
+                                                                            "none found")})
     placed = {r["order_id"]: r for r in rows if r["action"].upper() == "PLACE"}
     cancels = [r for r in rows if r["action"].upper() == "CANCEL"]
     fills = [r for r in rows if r["action"].upper() == "EXECUTE"]
@@ -141,24 +220,47 @@ def habits(ds: Dataset, trader_id: str, trade_date: date, reporter: StepReporter
         if p and (datetime.fromisoformat(c["timestamp"]) - datetime.fromisoformat(p["timestamp"])
                   ).total_seconds() <= FAST_CANCEL_SECONDS:
             fast_by_day[c["date"]].append(c)
-    episode_days = sorted(d for d, cs in fast_by_day.items() if len(cs) >= LAYER_MIN)
+    fast_days = {d for d, cs in fast_by_day.items() if len(cs) >= LAYER_MIN}
+    by_day = defaultdict(list)
+    for r in rows:
+        by_day[r["date"]].append(r)
+    layering_days = {d for d, day_rows in by_day.items() if _layered_while_filled(day_rows)}
+    episode_days = sorted(fast_days | layering_days)
     reporter.progress(f"{plural(len(placed), 'order')}, {plural(len(cancels), 'cancellation')}, "
                       f"{plural(len(fills), 'execution')}", step=2)
     facts = {
-        "orders_placed": len(placed), "cancellations": len(cancels), "executions": len(fills),
+        "accounts": account_ids, "orders_placed": len(placed), "cancellations": len(cancels), "executions": len(fills),
         "cancel_ratio_pct": round(len(cancels) / len(placed) * 100, 1) if placed else None,
         "order_to_trade_ratio": round(len(placed) / len(fills), 1) if fills else None,
-        "fast_cancel_episode_days": episode_days, "window_start": since.isoformat(),
+        "fast_cancel_episode_days": sorted(fast_days), "layering_days": sorted(layering_days),
+        "pattern_days": episode_days, "window_start": since.isoformat(),
     }
     citations = {"window": Citation(source=source, lines=tuple(r["line"] for r in rows[:60]),
-                                    note=f"{trader_id}'s orders since {since}")}
+                                    note=f"{who}'s orders since {since}")}
     if episode_days:
-        lines = tuple(c["line"] for d in episode_days for c in fast_by_day[d])
-        citations["episodes"] = Citation(source=source, lines=lines,
-                                         note="orders cancelled within 10 s on earlier days")
-    summary = (f"{plural(len(placed), 'order')} in the prior month: cancel ratio {facts['cancel_ratio_pct']}%, "
-               f"order-to-trade ratio {facts['order_to_trade_ratio'] or 'n/a'}; "
-               f"{plural(len(episode_days), 'earlier day')} with ≥{LAYER_MIN} orders cancelled within "
-               f"{FAST_CANCEL_SECONDS:.0f} s")
+        lines = sorted({c["line"] for d in fast_days for c in fast_by_day[d]}
+                       | {r["line"] for d in layering_days for r in by_day[d]})
+        citations["episodes"] = Citation(source=source, lines=tuple(lines),
+                                         note="earlier days with the signature: orders cancelled within 10 s, or "
+                                              "layers cancelled while the other side executed")
+    summary = (f"{plural(len(placed), 'order')} by {who} in the prior month and earlier the same day: cancel ratio "
+               f"{facts['cancel_ratio_pct']}%, order-to-trade ratio {facts['order_to_trade_ratio'] or 'n/a'}; "
+               f"{plural(len(fast_days), 'earlier day')} with ≥{LAYER_MIN} orders cancelled within "
+               f"{FAST_CANCEL_SECONDS:.0f} s, {plural(len(layering_days), 'day')} with layers cancelled while the "
+               "other side executed")
     return Evidence(tool="order_history", title="Order history baseline", summary=summary + ".", facts=facts,
                     citations=citations)
+
+
+def _layered_while_filled(rows: list) -> bool:
+    """One day's orders of the account show layering: ≥ LAYER_MIN orders on one side at ≥ 2 prices cancelled
+    unfilled, and an execution on the other side while one of them rested."""
+    events = tuple(OrderEvent(order_id=r["order_id"], account_id=r["account_id"], symbol=r["symbol"],
+                              side=r["side"].upper(),
+                              timestamp=datetime.fromisoformat(r["timestamp"]), quantity=int(r["quantity"]),
+                              price=r["price"], action=r["action"].upper(),
+                              filled_quantity=int(r["filled_quantity"] or 0))
+                   for r in rows if r["action"].upper() in ("PLACE", "AMEND", "CANCEL", "EXECUTE")
+                   and r["side"].upper() in ("BUY", "SELL"))
+    facts, _ = _account_facts(events)
+    return facts["layers"] >= LAYER_MIN and facts["layer_price_levels"] >= 2 and facts["executions_while_resting"] > 0

@@ -31,6 +31,7 @@ class Case:
     acceptable: tuple[str, ...]
     world: World
     alert: str
+    origin: str = ""                # the set it came from, when not written with the library (e.g. a held-out review)
 
     def __post_init__(self):
         assert self.category in ("enforcement", "control", "ambiguous"), self.category

@@ -1,10 +1,11 @@
-"""Held-out insider-dealing cases: written by a reviewer who had not read the rules' code.
+"""Held-out set 1, insider dealing: written by a reviewer who had not read the rules' code.
 
-These cases are not part of the main library (test_data/cases/) and not part of its baseline:
-they are an independent check of the offline rules on patterns their author did not write
-(test_data/cases_heldout/, made by scripts/make_heldout_cases.py). Each is modelled on a public
-enforcement action not already in the library, or on a common false positive; the facts are
-synthetic, the pattern is the one the named action or false-positive type is known for.
+The set was an independent check of the offline rules on patterns their author did not write
+(review of 2026-11-26); the rules were then fixed on the principles the review named, and the
+cases folded into the library (test_data/cases/, case.json "set": "held-out 1"). Each is
+modelled on a public enforcement action not otherwise in the library, or on a common false
+positive; the facts are synthetic, the pattern is the one the named action or false-positive
+type is known for.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Held-out wash-trade cases (see heldout_insider.py for what the held-out set is and why)."""
+"""Held-out set 1, wash trades (see heldout_insider.py for what the held-out set was and why)."""
 
 from __future__ import annotations
 

@@ -4,8 +4,10 @@ Each variant is a held-out case (heldout_insider.py) with one text changed to a 
 profile or news feed carries, but which the documented conventions (README, "How news is judged"
 and "How the profile is read") do not cover: a results-date notice not in the scheduling list, a
 plan's adoption date written in words, "RSU" read as an instrument, a takeover-panel announcement
-title with no M&A keyword. They are kept apart from the held-out set (test_data/cases_heldout_wording/)
-because the README does not promise to read them; they show what such wordings do to a case.
+title with no M&A keyword. They showed what such wordings did to a case; the rules now read
+them by pattern (README, "How news is judged", "How the profile is read") and the variants are
+in the library (case.json "set": "held-out 1 wording"). Their rationales keep the reviewer's
+note of what was outside the conventions at the time.
 """
 
 from __future__ import annotations
