@@ -21,6 +21,7 @@ from typing import Any
 
 from agents.data import TABLES, Dataset
 from agents.evidence import Evidence
+from agents.tools import news
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,11 @@ def _news(ds: Dataset, alert, evidence: Evidence) -> dict | None:
     rows = ds.query("news", "SELECT ts, source, headline, line FROM rows WHERE symbol = ? AND ts >= ? AND ts < ? "
                     "ORDER BY ts", (act.symbol, start.isoformat(), end.isoformat()))
     trade_day = act.trade_date.isoformat()
+    # public before the trade as the news tool reads it: an earlier day, or the trade day before the session opened
+    opens = f"{trade_day} {news.session_open(ds, act.symbol):%H:%M}"
     nearest = sorted(rows, key=lambda r: abs(date.fromisoformat(r["ts"][:10]) - act.trade_date))[:MAX_HEADLINES]
     return {"kind": "news", "symbol": act.symbol, "source": TABLES["news"].path, "trade_date": trade_day,
-            "headlines": [{**dict(r), "public_before_trade": r["ts"][:10] < trade_day}
+            "headlines": [{**dict(r), "public_before_trade": r["ts"] < opens}
                           for r in sorted(nearest, key=lambda r: r["ts"])]}
 
 

@@ -108,3 +108,15 @@ def test_an_instruments_own_session_opening_places_its_headlines(tmp_path):
     assert "before the session opened (09:30)" in facts["disclosed_before"][0]
     assert _kinds(_judge(tmp_path / "default", line, event_date=TRADE_DAY, event_type="Earnings Release")) == [
         "same_day"]  # without it, the earliest opening covered: 08:00
+
+
+def test_the_news_chart_marks_public_headlines_as_the_news_tool_reads_them(tmp_path):
+    from agents.chart_data import chart_for
+    from agents.evidence import Evidence
+
+    ds = Dataset(write_data(tmp_path, news="===== ACME News Timeline =====\n"
+                                           "2024-03-12 16:30 - RNS: Acme Widgets wins contract\n"
+                                           "2024-03-13 07:00 - RNS: Acme Widgets profit beats forecasts\n"
+                                           "2024-03-13 09:00 - Reuters: Acme Widgets shares rise\n"))
+    chart = chart_for("news", ds, insider_alert(), Evidence(tool="news", title="News"))
+    assert [h["public_before_trade"] for h in chart["headlines"]] == [True, True, False]
