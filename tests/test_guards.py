@@ -52,6 +52,8 @@ def test_a_cluster_explained_by_a_documented_plan_may_close():
     assert decision.score == -15 - 15 - 5 - 20 and decision.confidence == 95
     assert {f.rule for f in decision.of_kind("context")} == {"ID-R4", "ID-R5", "ID-R9"}
     assert "Not counted (explained, or one fact with another finding)" in decision.rationale
+    html = _card(decision)
+    assert "findings--context" in html and "Explained by ID-M8 (the trade follows a documented trading plan)" in html
 
 
 def test_a_close_without_a_cluster_is_a_close():
