@@ -12,7 +12,7 @@ from httpx_sse import connect_sse
 from tests.conftest import SAMPLES, Browser, terminal
 from tests.expected_determinations import EXPECTED
 from tests.html import element, normalise
-from webapp.store import followers_key
+from webapp.store import channel, followers_key
 
 pytestmark = pytest.mark.e2e
 
@@ -61,36 +61,31 @@ def test_upload_streams_every_event_in_order_and_ends(browser_session, live_serv
     assert report["decision"]["determination"] == EXPECTED[name][0]
 
 
-def _published(pubsub, channel_name: str, publisher) -> list[dict]:
-    """What reached ``pubsub`` on the channel, up to a sentinel published now (same connection
-    order as the run's own publishes, so nothing still in flight is missed)."""
-    publisher.publish(channel_name, "sentinel")
+def _published(monitor, channel_name: str, client) -> list[str]:
+    """The publishes on the channel that Redis executed (MONITOR shows commands scripts run too),
+    up to a sentinel sent now: everything the run published before it has been seen by then."""
+    sentinel = f"sentinel-{channel_name}"
+    client.echo(sentinel)
     seen = []
-    while True:
-        message = pubsub.get_message(timeout=10)
-        assert message is not None, "the sentinel never arrived"
-        if message["type"] != "pmessage" or message["channel"].decode() != channel_name:
-            continue
-        if message["data"] == b"sentinel":
+    for command in monitor.listen():
+        text = command["command"]
+        if sentinel in text:
             return seen
-        seen.append(message)
+        if text.split(" ", 1)[0].upper() in ("PUBLISH", "SPUBLISH") and channel_name in text:
+            seen.append(text)
+    raise AssertionError("the monitor stopped before the sentinel")
 
 
 def test_events_are_published_only_while_a_stream_follows_the_run(browser_session, live_server, redis_client):
-    pubsub = redis_client.pubsub()
-    pubsub.psubscribe("analysis:*")
-    assert pubsub.get_message(timeout=10)["type"] == "psubscribe"
-    try:
+    with redis_client.monitor() as monitor:
         unwatched = start_analysis(browser_session, "wash_genuine_gldx.xml")
         assert terminal(redis_client, unwatched).type == "run_completed"
-        assert _published(pubsub, f"analysis:{unwatched}", redis_client) == []
+        assert _published(monitor, channel(unwatched), redis_client) == []
 
         watched = start_analysis(browser_session, "wash_genuine_gldx.xml")
         streamed = read_stream(live_server, watched)  # follows from the start: replay, then live
         assert streamed[-1].event == "close"
         assert redis_client.hlen(followers_key(watched)) == 0  # the stream's entry left with it
-    finally:
-        pubsub.close()
 
 
 def test_page_rendered_after_completion_equals_the_live_result(browser_session, live_server):

@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 from agents.analyst_offline import OfflineAnalyst
 from webapp.config import Settings
 from webapp.paths import resource_dir
-from webapp.store import PREFIX, RunStore
+from webapp.store import PREFIX, RunStore, connect
 
 csrf = CSRFProtect()
 
@@ -41,7 +41,7 @@ class Services:
         from webapp.feed import Hub
 
         if self.hub is None or self.hub.pid != os.getpid():
-            self.hub = Hub(self.redis)
+            self.hub = Hub(self.store, max_streams=self.settings.sse_max_concurrent)
         return self.hub
 
     def dispatcher_for_worker(self, app: Flask | None = None, workers: int = 1):
@@ -75,14 +75,6 @@ class Services:
         return self.extra["analyst"]
 
 
-def redis_client(url: str, pool_size: int) -> redis.Redis:
-    """One explicitly sized, blocking pool per process: greenlets wait for a connection
-    instead of failing when all are busy."""
-    pool = redis.BlockingConnectionPool.from_url(url, max_connections=pool_size, timeout=10,
-                                                 health_check_interval=30)
-    return redis.Redis(connection_pool=pool)
-
-
 def _secret_key(client: redis.Redis) -> str:
     """With no SECRET_KEY set, share one generated key between all workers through Redis."""
     client.set(f"{PREFIX}secret_key", secrets.token_hex(32), nx=True)
@@ -97,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__, template_folder=str(resource_dir("templates")),
                 static_folder=str(resource_dir("static")))
-    client = redis_client(settings.redis_url, settings.redis_pool_size)
+    client = connect(settings.redis_url, settings.redis_pool_size)  # one Redis, or a cluster
     app.config.update(
         SECRET_KEY=settings.secret_key or _secret_key(client),
         # One alert, or a batch of them (several files or a zip), plus the multipart overhead.

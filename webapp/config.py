@@ -38,6 +38,7 @@ class Settings:
     sse_heartbeat_interval: float
     sse_max_concurrent: int
     sse_retry_ms: int
+    sse_max_lifetime: float
     openai_api_key: str | None
     openai_base_url: str | None
     openai_model: str
@@ -76,6 +77,9 @@ class Settings:
             sse_heartbeat_interval=_float("SSE_HEARTBEAT_INTERVAL", 20.0),
             sse_max_concurrent=_int("SSE_MAX_CONCURRENT", 10_000),
             sse_retry_ms=_int("SSE_RETRY_MS", 2000),
+            # A stream ends (without `close`) after at most this long and the browser reconnects with
+            # its cursor: load spreads over new workers after a deploy, idle proxies drop nothing. 0: never.
+            sse_max_lifetime=_float("SSE_MAX_LIFETIME", 600.0),
             openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
             openai_base_url=os.environ.get("OPENAI_BASE_URL") or None,
             openai_model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),

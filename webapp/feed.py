@@ -6,14 +6,23 @@ is built on :func:`follow`. It must be called with a subscription that is alread
 client's cursor, then go live, skipping what was already sent and filling any gap in
 sequence numbers from the log. It ends after the terminal event.
 
-One Redis pattern subscription per worker process (:class:`Hub`) fans messages out to the
-worker's streams through in-memory queues: 10,000 watchers cost one Redis connection.
+One hub per worker process (:class:`Hub`) subscribes to the channel of each run its streams
+follow — added with the first stream, removed with the last (webapp/subscriber.py) — and fans
+each message out to those streams through in-memory queues: 10,000 watchers of one run cost
+one subscription, and an event reaches only the workers that serve someone watching it.
 
 A run's events are published only while some stream follows it: each hub keeps its count of
-streams per run in the run's followers hash (written before the stream reads the log, so an
-event is either in what it reads or published after), and the append script publishes only
-when that hash is not empty. Most runs are watched by nobody most of the time, and otherwise
-every event would reach every worker of every instance.
+streams per run in the run's followers hash (written, and the subscription confirmed, before
+the stream reads the log, so an event is either in what it reads or published to it after),
+and the append script publishes only when that hash is not empty. Most runs are watched by
+nobody most of the time.
+
+When a subscription breaks (Redis restarts, a cluster shard fails over) the hub writes its
+followers entries again, then tells the run's streams to re-read the log (:data:`RESYNC`).
+
+Streams opening together on one popular run read the log together (:class:`SharedReads`): one
+Redis call for thousands of streams, but never a read that began before a stream's own
+subscription was active, which could miss the event published in between.
 """
 
 from __future__ import annotations
@@ -23,9 +32,10 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import gevent
@@ -33,44 +43,103 @@ import gevent.event
 import gevent.queue
 import redis
 from flask_sse import Message
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from agents.events import Event
-from webapp.store import RunStore, followers_key
+from webapp.store import RunStore, channel, channel_run, control_channel, followers_key
+from webapp.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 
-CHANNEL_PATTERN = "analysis:*"
 QUEUE_SIZE = 2048
 RESYNC = object()     # the hub may have missed messages: re-read the log
 SHUTDOWN = object()   # this worker is stopping: end the stream so the client reconnects elsewhere
 HEARTBEAT = object()  # yielded by follow() when nothing happened for a heartbeat interval
 FOLLOW_TTL = 3600     # seconds a hub's entry in a followers hash lives unless refreshed (a dead worker's)
 FOLLOW_REFRESH = 600  # seconds between a hub's refreshes of its entries
+SUBSCRIBE_WAIT = 5.0  # seconds a new stream waits for Redis to confirm its run's subscription
 
-HUB_RECONNECTS = Counter("saa_feed_hub_reconnects_total", "Times a worker's subscription was re-established")
+HUB_RECONNECTS = Counter("saa_feed_hub_reconnects_total", "Times a run's subscription was re-established")
+MESSAGES = Counter("saa_feed_messages_total", "Messages this worker received from Redis pub/sub")
+STREAMS_OPEN = Gauge("saa_sse_streams_open", "Live streams open in this worker, browser SSE and A2A together")
+A2A_STREAMS_OPEN = Gauge("saa_a2a_streams_open", "Live A2A streams open in this worker (within saa_sse_streams_open)")
+STREAMS_REFUSED = Counter("saa_sse_streams_refused_total", "Streams refused by the cap (SSE_MAX_CONCURRENT)")
 
 
 class HubUnavailable(RuntimeError):
     pass
 
 
+class TooManyStreams(RuntimeError):
+    """This worker holds SSE_MAX_CONCURRENT streams already."""
+
+
 class FeedClosed(Exception):
-    """The stream ends before the run does (worker shutdown); the client should reconnect."""
+    """The stream ends before the run does (worker shutdown, its lifetime); the client reconnects."""
+
+
+class Slot:
+    """A stream's place under the worker's cap, from the moment it is admitted until its response
+    is closed (whether or not its body ever started)."""
+
+    def __init__(self, hub: Hub, kind: str):
+        self.hub, self.kind, self.released = hub, kind, False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.hub.open_streams -= 1
+            STREAMS_OPEN.dec()
+            if self.kind == "a2a":
+                A2A_STREAMS_OPEN.dec()
+
+
+class SharedReads:
+    """Identical reads of the log made at once by many streams share one Redis call — but a caller
+    joins only a read that started after ``since`` (a tick from :meth:`now` taken when its need
+    arose), since an older read may predate the event it must see."""
+
+    def __init__(self):
+        self._tick = 0
+        self._inflight: dict[tuple, tuple[int, gevent.event.AsyncResult]] = {}
+
+    def now(self) -> int:
+        self._tick += 1
+        return self._tick
+
+    def read(self, key: tuple, since: int, fn: Callable[[], object]):
+        current = self._inflight.get(key)
+        if current is not None and current[0] > since:
+            return current[1].get()
+        mine = (self.now(), gevent.event.AsyncResult())
+        self._inflight[key] = mine
+        try:
+            value = fn()
+        except BaseException as exc:
+            mine[1].set_exception(exc)
+            raise
+        else:
+            mine[1].set(value)
+            return value
+        finally:
+            if self._inflight.get(key) is mine:
+                del self._inflight[key]
 
 
 class Hub:
-    """One Redis pattern subscription per worker process, fanned out to local queues."""
+    """One worker's subscriptions to the runs its streams follow, fanned out to local queues."""
 
-    def __init__(self, client: redis.Redis):
-        self.client = client
-        self._queues: dict[str, set[gevent.queue.Queue]] = defaultdict(set)
-        self._ready = gevent.event.Event()
-        self._greenlet: gevent.Greenlet | None = None
+    def __init__(self, store: RunStore, *, max_streams: int = 10_000):
+        self.store = store
+        self.client = store.redis
+        self.max_streams = max_streams
         self.pid = os.getpid()
-        self.open_streams = 0
+        self.open_streams = 0  # admitted streams (browser and A2A), what the cap counts
         self.closed = False
+        self.reads = SharedReads()
+        self._listeners: dict[bytes, set[gevent.queue.Queue]] = defaultdict(set)  # channel -> queues
         self._clients: dict[str, int] = defaultdict(int)  # client subscriptions per run
+        self._subscriber: Subscriber | None = None
         self.token = f"{socket.gethostname()}:{self.pid}:{uuid.uuid4().hex[:8]}"
         # One writer per worker, in order, each write carrying the counts at that moment: a stale
         # "nobody here" can never overtake a newer "one here".
@@ -83,45 +152,71 @@ class Hub:
         self.closed = True
         self.broadcast(SHUTDOWN)
 
+    def admit(self, kind: str = "browser") -> Slot:
+        """A place for one more stream, or :class:`TooManyStreams` at once (the caller answers 503)."""
+        if self.closed:
+            raise HubUnavailable("this server is shutting down")
+        if self.open_streams >= self.max_streams:
+            STREAMS_REFUSED.inc()
+            raise TooManyStreams(f"{self.open_streams} streams open")
+        self.open_streams += 1
+        STREAMS_OPEN.inc()
+        if kind == "a2a":
+            A2A_STREAMS_OPEN.inc()
+        return Slot(self, kind)
+
     def ensure_ready(self, timeout: float = 5.0) -> None:
         if self.closed:
             raise HubUnavailable("this server is shutting down")
-        if self._greenlet is None or self._greenlet.dead:
-            self._greenlet = gevent.spawn(self._listen)
+        if self._subscriber is None:
+            try:
+                sharded = self.store.sharded
+            except redis.RedisError as exc:
+                raise HubUnavailable(f"the event channel is not available ({exc})") from None
+            self._subscriber = Subscriber(self.client, sharded=sharded, deliver=self._on_message,
+                                          resubscribed=self._on_resubscribed)
         if self._refresher is None or self._refresher.dead:
             self._refresher = gevent.spawn(self._refresh)
-        if not self._ready.wait(timeout):
+        if not self._subscriber.wait_connected(timeout):
             raise HubUnavailable("the event channel is not available")
 
     @contextlib.contextmanager
     def subscription(self, run_id: str, *, client: bool = True) -> Iterator[gevent.queue.Queue]:
-        """An active subscription to one run's events for the duration of the block.
+        """An active subscription to one run for the duration of the block.
 
-        ``client`` subscriptions (streams to browsers and A2A clients) count against the cap;
-        a run's own keeper listening for cancellation does not.
+        ``client`` subscriptions (streams to browsers and A2A clients) receive the run's events and
+        are counted in its followers hash; the run's own keeper (``client=False``) receives its
+        control messages (a cancel). Either gets RESYNC when messages may have been missed. A
+        client subscription Redis does not confirm in time raises :class:`HubUnavailable`; the
+        keeper's goes on, and gets RESYNC once it is confirmed.
         """
         self.ensure_ready()
+        name = (channel(run_id) if client else control_channel(run_id)).encode()
         queue = gevent.queue.Queue(QUEUE_SIZE)
-        self._queues[run_id].add(queue)
-        self.open_streams += client
+        self._listeners[name].add(queue)
+        self._subscriber.add(name)
         self._clients[run_id] += client
         try:
             if client:
-                self.announce([run_id])  # before the caller reads the log: from now on, events are published
+                self.announce([run_id])  # from now on, events are published
+            if not self._subscriber.wait(name, SUBSCRIBE_WAIT):
+                if client:
+                    raise HubUnavailable("the event channel did not confirm the subscription")
+                self._subscriber.mark_broken(name)
             yield queue
         finally:
-            self.open_streams -= client
             self._clients[run_id] -= client
             if not self._clients[run_id]:
                 del self._clients[run_id]
             if client:
                 with contextlib.suppress(redis.RedisError):  # a leftover entry only costs publishes
                     self.announce([run_id])
-            queues = self._queues.get(run_id)
-            if queues is not None:
-                queues.discard(queue)
-                if not queues:
-                    del self._queues[run_id]
+            listeners = self._listeners.get(name)
+            if listeners is not None:
+                listeners.discard(queue)
+                if not listeners:
+                    del self._listeners[name]
+                    self._subscriber.remove(name)
 
     def announce(self, run_ids) -> None:
         """Write this worker's count of streams following each run to its followers hash, and
@@ -164,53 +259,41 @@ class Hub:
                 log.warning("could not refresh the followed runs (%s); retrying later", exc)
 
     def broadcast(self, item) -> None:
-        """Put ``item`` on every local queue (e.g. a resync after a reconnect)."""
-        for run_id in tuple(self._queues):
-            self._deliver(run_id, item)
+        """Put ``item`` on every local queue (e.g. shutdown)."""
+        for name in tuple(self._listeners):
+            self._deliver(name, item)
 
-    def _deliver(self, run_id: str, item) -> None:
-        for queue in tuple(self._queues.get(run_id, ())):
+    def _deliver(self, name: bytes, item) -> None:
+        for queue in tuple(self._listeners.get(name, ())):
             try:
                 queue.put_nowait(item)
             except gevent.queue.Full:  # a stalled client: let it catch up from the log instead
                 queue.queue.clear()
                 queue.put_nowait(RESYNC)
 
-    def _listen(self) -> None:
-        backoff, reconnecting = 0.1, False
-        while True:
-            pubsub = self.client.pubsub()
+    def _on_message(self, name: bytes, data: bytes) -> None:
+        MESSAGES.inc()
+        if name in self._listeners:  # else: unsubscribed meanwhile
+            self._deliver(name, Message(**json.loads(data)))
+
+    def _on_resubscribed(self, name: bytes) -> None:
+        """The subscription was broken and is back: Redis may have lost our followers entry too (a
+        restart, a failover), so write it again first, then have the run's streams re-read the log."""
+        HUB_RECONNECTS.inc()
+        gevent.spawn(self._resync, name)
+
+    def _resync(self, name: bytes) -> None:
+        run_id, control = channel_run(name)
+        backoff = 0.1
+        while not control and name in self._listeners:
             try:
-                pubsub.psubscribe(CHANNEL_PATTERN)
-                for msg in pubsub.listen():
-                    if msg["type"] == "psubscribe":
-                        if reconnecting:
-                            HUB_RECONNECTS.inc()
-                            # Redis may have lost our entries (a restart): restore them first, so
-                            # that what the streams re-read next is followed by what is published.
-                            self.announce(tuple(self._clients))
-                            self.broadcast(RESYNC)
-                        reconnecting, backoff = False, 0.1
-                        self._ready.set()
-                    elif msg["type"] == "pmessage":
-                        run_id = msg["channel"].decode().split(":", 1)[1]
-                        # Parse only what someone here needs: a run watched only by its own keeper
-                        # needs its control messages, not every event.
-                        if run_id in self._clients or (run_id in self._queues and _is_control(msg["data"])):
-                            self._deliver(run_id, Message(**json.loads(msg["data"])))
-            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                self._ready.clear()
-                reconnecting = True
-                log.warning("event subscription lost (%s); reconnecting in %.1fs", exc, backoff)
+                self.announce([run_id])
+                break
+            except redis.RedisError as exc:
+                log.warning("could not restore the followers of run %s (%s); retrying", run_id, exc)
                 gevent.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-            finally:
-                with contextlib.suppress(Exception):  # closing a broken connection may fail again
-                    pubsub.close()
-
-
-def _is_control(raw: bytes) -> bool:
-    return b'"type": "control"' in raw or b'"type":"control"' in raw
+        self._deliver(name, RESYNC)
 
 
 @dataclass(frozen=True)
@@ -219,19 +302,22 @@ class FeedItem:
     html: str | None = None  # the fragment the runner rendered, when the event came live
 
 
-def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
-           heartbeat: float) -> Iterator[FeedItem | object]:
+def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int, heartbeat: float, *,
+           reads: SharedReads | None = None, until: float | None = None) -> Iterator[FeedItem | object]:
     """Events of ``run_id`` after ``cursor``: the log first, then live; ends when the run has ended.
 
     Yields :data:`HEARTBEAT` when a heartbeat interval passes with nothing new. Publishing is
     atomic with appending (one Redis script), so an event can only be missed here when this
     worker's subscription drops, and then the hub sends RESYNC. Raises :class:`FeedClosed` when
-    the worker shuts down before the run ends.
+    the worker shuts down before the run ends, or at ``until`` (a ``time.monotonic()`` value).
+    Reads of the log go through the worker's ``reads`` when given (shared with other streams).
     """
+    reads = reads or SharedReads()
 
     def catch_up():
         nonlocal cursor
-        for event in store.events(run_id, after=cursor):
+        since, after = reads.now(), cursor
+        for event in reads.read(("events", run_id, after), since, lambda: store.events(run_id, after=after)):
             cursor = event.seq
             yield FeedItem(event)
             if event.is_terminal:
@@ -240,22 +326,26 @@ def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
 
     # One atomic read of the log and the run: the status is written with the terminal event, so
     # a finished run's snapshot holds everything up to its end.
-    events, run = store.snapshot(run_id, after=cursor)
+    since, after = reads.now(), cursor
+    events, run = reads.read(("snapshot", run_id, after), since, lambda: store.snapshot(run_id, after=after))
     for event in events:
         cursor = event.seq
         yield FeedItem(event)
     if run is None or run.finished:
         return
     while True:
+        timeout = heartbeat if until is None else min(heartbeat, until - time.monotonic())
+        if timeout <= 0:
+            raise FeedClosed
         try:
-            item = queue.get(timeout=heartbeat)
+            item = queue.get(timeout=timeout)
         except gevent.queue.Empty:
+            if until is not None and time.monotonic() >= until:
+                raise FeedClosed from None
             yield HEARTBEAT
             continue
         if item is SHUTDOWN:
             raise FeedClosed
-        if getattr(item, "type", None) == "control":
-            continue  # meant for the run's owner
         if item is RESYNC or int(item.id) > cursor + 1:
             if (yield from catch_up()):
                 return

@@ -2,6 +2,13 @@
 
 gevent workers: each analysis and each live stream is a greenlet. With REDIS_URL unset, the
 master starts an embedded Redis before forking workers and stops it on exit.
+
+Sized for connect storms (every browser reconnecting after a deploy): greenlets per worker
+(``worker_connections``) exceed the stream cap by enough to answer the clients beyond it with a
+503 at once — a full greenlet pool would stop accepting, and those clients would hang in the
+listen queue — and the listen queue (``backlog``) holds a cap's worth of connections (the kernel
+caps it at ``net.core.somaxconn``, which is logged when lower). Each worker raises its soft
+open-files limit to the hard limit as it starts: every stream is a socket.
 """
 
 from gevent import monkey
@@ -10,15 +17,22 @@ monkey.patch_all()  # first: the master imports the app's modules below, and wor
 
 import logging  # noqa: E402
 import os  # noqa: E402
+import resource  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from agents.data import warm  # noqa: E402
 from webapp.config import Settings  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
 
+_settings = Settings.from_env()
+STREAM_CAP = _settings.sse_max_concurrent
+HEADROOM = 2000  # greenlets beyond the stream cap: refusals, pages, uploads, A2A calls
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 worker_class = "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "12000"))
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS") or STREAM_CAP + HEADROOM)
+backlog = int(os.environ.get("GUNICORN_BACKLOG") or max(2048, STREAM_CAP))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
@@ -43,12 +57,47 @@ def on_starting(server) -> None:
     settings = Settings.from_env()
     for table, problem in warm(settings.data_dir).items():
         server.log.warning("data table %s unavailable: %s", table, problem)
+    somaxconn = _read_int("/proc/sys/net/core/somaxconn")
+    if somaxconn is not None and somaxconn < server.cfg.backlog:
+        server.log.warning("listen backlog %d is capped by the kernel at net.core.somaxconn=%d: in a connect "
+                           "storm the rest wait for SYN retries", server.cfg.backlog, somaxconn)
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        return int(Path(path).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def raise_open_files_limit(needed: int) -> tuple[int, int]:
+    """Raise the soft RLIMIT_NOFILE to the hard limit (a stream is a socket; the usual soft limit
+    of 1,024 would stop a worker long before its cap). Returns (before, after)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard
+    if hard == resource.RLIM_INFINITY:  # the kernel's own ceiling applies then
+        target = _read_int("/proc/sys/fs/nr_open") or max(soft, needed)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            return soft, soft
+    return soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def post_worker_init(worker) -> None:
     import gc
 
     from webapp.lifecycle import attach
+
+    needed = worker.cfg.worker_connections + _settings.redis_pool_size + 100  # + Redis, files, pub/sub
+    before, after = raise_open_files_limit(needed)
+    if after != before:
+        worker.log.info("open files limit raised from %d to %d (the hard limit)", before, after)
+    if after < needed:
+        worker.log.warning("open files limit %d is below the %d this worker may need (%d connections + Redis "
+                           "pool): raise the hard limit (ulimit -Hn) or lower SSE_MAX_CONCURRENT", after, needed,
+                           worker.cfg.worker_connections)
 
     attach(worker)
     # Everything loaded so far (the app, LangGraph, the compiled graphs) lives as long as the

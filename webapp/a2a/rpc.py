@@ -26,6 +26,7 @@ from webapp.a2a.errors import (
     A2AError,
     ContentTypeNotSupportedError,
     ExtendedAgentCardNotConfiguredError,
+    InternalError,
     InvalidParamsError,
     InvalidRequestError,
     JSONParseError,
@@ -37,7 +38,7 @@ from webapp.a2a.errors import (
     VersionNotSupportedError,
     error_response,
 )
-from webapp.feed import HEARTBEAT, FeedClosed, follow
+from webapp.feed import HEARTBEAT, FeedClosed, HubUnavailable, TooManyStreams, follow
 from webapp.sse import current_hub
 from webapp.store import Run
 from webapp.timeline import fold
@@ -54,6 +55,7 @@ METHODS_V1 = {
     "GetExtendedAgentCard": pb.GetExtendedAgentCardRequest,
 }
 STREAMING = {"SendStreamingMessage", "SubscribeToTask"}
+STREAMING_V03 = {"message/stream", "tasks/resubscribe"}
 LIST_PAGE_DEFAULT, LIST_PAGE_MAX = 50, 100
 CANCEL_WAIT = 5.0
 
@@ -87,25 +89,52 @@ def endpoint(slug: str | None = None) -> Response:
         if isinstance(request_id, bool) or not isinstance(request_id, str | int | type(None)):
             request_id = None
         method, raw_params = _envelope(body)
-        from webapp.a2a import compat
-
-        if method in compat.METHODS:
-            _check_version({"0.3", "1.0"})
-            return compat.handle(Call(agent, request_id, method, raw_params))
-        if method not in METHODS_V1:
-            raise MethodNotFoundError(message=f"Method {method!r} does not exist. A2A v1.0 methods: "
-                                              f"{', '.join(sorted(METHODS_V1))}.")
-        _check_version({"1.0"})
-        try:
-            params = json_format.ParseDict(raw_params, METHODS_V1[method](), ignore_unknown_fields=True)
-        except json_format.ParseError as exc:
-            raise InvalidParamsError(message=f"Invalid params for {method}: {exc}") from None
-        call = Call(agent, request_id, method, params)
-        if method in STREAMING:
-            return _sse(HANDLERS[method](call), request_id)
-        return _json({"jsonrpc": "2.0", "id": request_id, "result": HANDLERS[method](call)})
+        if method in STREAMING or method in STREAMING_V03:
+            return _admitted(lambda: _dispatch(agent, request_id, method, raw_params), request_id)
+        return _dispatch(agent, request_id, method, raw_params)
     except A2AError as exc:
         return _json(error_response(request_id, exc))
+
+
+def _dispatch(agent: A2AAgent, request_id, method: str, raw_params) -> Response:
+    from webapp.a2a import compat
+
+    if method in compat.METHODS:
+        _check_version({"0.3", "1.0"})
+        return compat.handle(Call(agent, request_id, method, raw_params))
+    if method not in METHODS_V1:
+        raise MethodNotFoundError(message=f"Method {method!r} does not exist. A2A v1.0 methods: "
+                                          f"{', '.join(sorted(METHODS_V1))}.")
+    _check_version({"1.0"})
+    try:
+        params = json_format.ParseDict(raw_params, METHODS_V1[method](), ignore_unknown_fields=True)
+    except json_format.ParseError as exc:
+        raise InvalidParamsError(message=f"Invalid params for {method}: {exc}") from None
+    call = Call(agent, request_id, method, params)
+    if method in STREAMING:
+        return _sse(HANDLERS[method](call), request_id)
+    return _json({"jsonrpc": "2.0", "id": request_id, "result": HANDLERS[method](call)})
+
+
+def _admitted(respond, request_id) -> Response:
+    """A stream counts against the worker's cap (SSE_MAX_CONCURRENT) with the browsers' from before
+    anything is created until its response closes; past the cap: 503 with Retry-After, at once."""
+    try:
+        slot = current_hub().admit("a2a")
+    except (TooManyStreams, HubUnavailable) as exc:
+        busy = "Too many live streams on this server" if isinstance(exc, TooManyStreams) else "Shutting down"
+        response = _json(error_response(request_id, InternalError(message=f"{busy}; retry shortly.")), 503)
+        response.headers.update({"Retry-After": "5", "Connection": "close"})
+        return response
+    try:
+        response = respond()
+    except BaseException:
+        slot.release()
+        raise
+    response.call_on_close(slot.release)
+    if response.mimetype != "text/event-stream":  # an error answered instead of a stream
+        slot.release()
+    return response
 
 
 def _json(payload: dict, status: int = 200) -> Response:
