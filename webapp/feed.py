@@ -289,7 +289,7 @@ class Hub:
             try:
                 self.announce([run_id])
                 break
-            except redis.RedisError as exc:
+            except Exception as exc:  # Redis down, or no cluster node reachable: keep trying
                 log.warning("could not restore the followers of run %s (%s); retrying", run_id, exc)
                 gevent.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

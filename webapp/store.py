@@ -51,6 +51,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError, TryAgainError
 
 from agents.events import Event
 
@@ -81,6 +82,12 @@ if followed > 0 then
   end
 end
 return followed
+"""
+
+# The events after a cursor and the run record, read atomically. KEYS: events stream, run hash.
+# ARGV: first entry id. (A script rather than MULTI: one code path on one Redis and on a cluster.)
+_SNAPSHOT = """
+return {redis.call('XRANGE', KEYS[1], ARGV[1], '+'), redis.call('HGETALL', KEYS[2])}
 """
 
 # A message for a run's owner. KEYS: the run hash (it places the call in the run's slot; a
@@ -226,9 +233,25 @@ def connect(url: str, pool_size: int) -> redis.Redis | RedisCluster:
     credentials, _, hosts = parts.netloc.rpartition("@")
     seeds = [ClusterNode(*_host_port(h)) for h in hosts.split(",") if h]
     first = f"{credentials}@{hosts.split(',')[0]}" if credentials else hosts.split(",")[0]
-    return RedisCluster.from_url(urlunsplit(parts._replace(netloc=first)), startup_nodes=seeds,
+    return _Cluster.from_url(urlunsplit(parts._replace(netloc=first)), startup_nodes=seeds,
                                  connection_pool_class=redis.BlockingConnectionPool, max_connections=pool_size,
                                  timeout=10, health_check_interval=30)
+
+
+class _Cluster(RedisCluster):
+    """A RedisCluster whose outages are ConnectionErrors, as they are for one Redis — no node can be
+    reached, a slot has no master, the cluster is down while a failover elects one — so that every
+    path riding out an outage (the runner, the keeper, recovery) treats both alike."""
+
+    def execute_command(self, *args, **kwargs):
+        try:
+            return super().execute_command(*args, **kwargs)
+        except (ClusterDownError, TryAgainError, SlotNotCoveredError) as exc:
+            raise redis.ConnectionError(str(exc)) from exc
+        except RedisClusterException as exc:
+            if isinstance(exc.__cause__, redis.ConnectionError | redis.TimeoutError):
+                raise redis.ConnectionError(str(exc)) from exc
+            raise
 
 
 def _host_port(hostport: str) -> tuple[str, int]:
@@ -280,6 +303,7 @@ class RunStore:
         self._sharded: bool | None = True if self.cluster else None
         self._append = client.register_script(_APPEND)
         self._publish = client.register_script(_PUBLISH)
+        self._snapshot = client.register_script(_SNAPSHOT)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
 
@@ -437,9 +461,7 @@ class RunStore:
 
     def snapshot(self, run_id: str, after: int = 0) -> tuple[list[Event], Run | None]:
         """The events after ``after`` and the run record, read atomically in one round trip."""
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.xrange(events_key(run_id), f"{after + 1}-0", "+")
-        pipe.hgetall(run_key(run_id))
-        entries, fields = pipe.execute()
+        entries, flat = self._snapshot(keys=[events_key(run_id), run_key(run_id)], args=[f"{after + 1}-0"])
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
         run = Run(run_id, {k.decode(): v.decode() for k, v in fields.items()}) if fields else None
-        return [Event.from_json(f[b"e"]) for _id, f in entries], run
+        return [Event.from_json(dict(zip(f[::2], f[1::2], strict=True))[b"e"]) for _id, f in entries], run

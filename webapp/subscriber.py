@@ -106,6 +106,8 @@ class Link:
                 self._read(conn)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 log.warning("pub/sub connection to %s lost (%s); reconnecting in %.1fs", self.address, exc, backoff)
+            except Exception:  # never let the link die: its streams would wait forever
+                log.exception("pub/sub connection to %s failed; reconnecting in %.1fs", self.address, backoff)
             finally:
                 self.connected.clear()
                 if writer is not None:
@@ -314,7 +316,8 @@ class Subscriber:
         else:
             pool, where = self.client.connection_pool, {}
         kwargs = {k: v for k, v in pool.connection_kwargs.items()
-                  if k not in ("redis_connect_func", "health_check_interval", "socket_timeout", "protocol", "retry")}
+                  if k not in ("redis_connect_func", "health_check_interval", "socket_timeout", "protocol", "retry")
+                  and "maint_notifications" not in k}  # RESP3-only features of the cluster client
         kwargs.update(where, protocol=2, health_check_interval=0, socket_timeout=PING_INTERVAL * DEAD_AFTER,
                       retry=Retry(NoBackoff(), 0))
         return lambda: pool.connection_class(**kwargs)
@@ -325,11 +328,12 @@ class Subscriber:
             self._remapper = gevent.spawn(self._remap_forever)
 
     def _remap_forever(self) -> None:
-        """Read the cluster's slots again and move each channel to its slot's master."""
-        backoff = 0.1
+        """Read the cluster's slots again and move each channel to its slot's master; again, every
+        little while, as long as a connection holding channels is down (a failover in progress)."""
+        pause = 0.1
         while True:
             self._remap.wait()
-            gevent.sleep(backoff * random.uniform(0.5, 1.0))  # noqa: S311 - jitter; lets a failover settle
+            gevent.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter; lets a failover settle
             self._remap.clear()
             try:
                 if self.cluster:
@@ -342,12 +346,14 @@ class Subscriber:
                         current.drop(channel)
                         self._lose(channel)
                     self._assign(channel, address)
-                backoff = 0.1
-            except redis.RedisError as exc:
+                for address, link in tuple(self._links.items()):
+                    if self.cluster and not link.channels:
+                        link.close()  # a demoted or departed master: nothing of ours is there now
+                        del self._links[address]
+                settled = all(link.connected.wait(1.0) for link in tuple(self._links.values()))
+                pause = 0.1 if settled else min(pause * 2, 1.0)
+            except Exception as exc:  # RedisClusterException is no RedisError
                 log.warning("could not read the cluster's slots (%s); retrying", exc)
+                settled, pause = False, min(pause * 2, MAX_BACKOFF)
+            if not settled:
                 self._remap.set()
-                backoff = min(backoff * 2, MAX_BACKOFF)
-            for address, link in tuple(self._links.items()):
-                if not link.channels and self.cluster:
-                    link.close()  # a demoted or departed master: nothing of ours is there now
-                    del self._links[address]
