@@ -107,9 +107,9 @@ def start_server(tmp_path_factory):
     """Start app servers on demand; all are stopped at the end of the session."""
     started: list[AppServer] = []
 
-    def start(env: dict[str, str], workers: int = 2, name: str = "app") -> AppServer:
+    def start(env: dict[str, str], workers: int = 2, name: str = "app", **options) -> AppServer:
         log = tmp_path_factory.mktemp("logs") / f"{name}.log"
-        server = AppServer(env=env, log_path=log, workers=workers).start()
+        server = AppServer(env=env, log_path=log, workers=workers, **options).start()
         started.append(server)
         return server
 

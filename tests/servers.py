@@ -30,6 +30,8 @@ class AppServer:
     process: subprocess.Popen | None = None
     port: int = 0
     extra_args: list[str] = field(default_factory=list)
+    backlog: int = 1024
+    preexec_fn: object = None  # run in the child before gunicorn starts (e.g. to lower a limit)
 
     @property
     def url(self) -> str:
@@ -39,7 +41,7 @@ class AppServer:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
-        listener.listen(1024)
+        listener.listen(self.backlog)
         listener.set_inheritable(True)
         self.port = listener.getsockname()[1]
         fd = listener.fileno()
@@ -49,7 +51,8 @@ class AppServer:
         env = {**os.environ, "ACCESS_LOG": "", **self.env}
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(argv, cwd=REPO, env=env, pass_fds=(fd,), stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+                                        stderr=subprocess.STDOUT, start_new_session=True,
+                                        preexec_fn=self.preexec_fn)
         listener.close()  # gunicorn holds its own copy of the descriptor
         return self
 

@@ -96,11 +96,13 @@ class Slot:
 
 class SharedReads:
     """Identical reads of the log made at once by many streams share one Redis call — but a caller
-    joins only a read that started after ``since`` (a tick from :meth:`now` taken when its need
-    arose), since an older read may predate the event it must see."""
+    joins only a read that started after ``since``, a tick from :meth:`now` taken when its need
+    arose (its subscription became active, the message that showed a gap was delivered, the hub
+    said to resync), since an older read may predate the event it must see."""
 
     def __init__(self):
         self._tick = 0
+        self.resynced = 0  # the tick of the latest RESYNC the hub delivered
         self._inflight: dict[tuple, tuple[int, gevent.event.AsyncResult]] = {}
 
     def now(self) -> int:
@@ -124,6 +126,12 @@ class SharedReads:
         finally:
             if self._inflight.get(key) is mine:
                 del self._inflight[key]
+
+
+class Subscription(gevent.queue.Queue):
+    """A stream's queue, knowing when its subscription became active (a :class:`SharedReads` tick)."""
+
+    active_since = 0
 
 
 class Hub:
@@ -174,7 +182,7 @@ class Hub:
             except redis.RedisError as exc:
                 raise HubUnavailable(f"the event channel is not available ({exc})") from None
             self._subscriber = Subscriber(self.client, sharded=sharded, deliver=self._on_message,
-                                          resubscribed=self._on_resubscribed)
+                                          resubscribed=self._on_resubscribed, clock=self.reads.now)
         if self._refresher is None or self._refresher.dead:
             self._refresher = gevent.spawn(self._refresh)
         if not self._subscriber.wait_connected(timeout):
@@ -192,17 +200,20 @@ class Hub:
         """
         self.ensure_ready()
         name = (channel(run_id) if client else control_channel(run_id)).encode()
-        queue = gevent.queue.Queue(QUEUE_SIZE)
+        queue = Subscription(QUEUE_SIZE)
         self._listeners[name].add(queue)
         self._subscriber.add(name)
         self._clients[run_id] += client
         try:
-            if client:
-                self.announce([run_id])  # from now on, events are published
-            if not self._subscriber.wait(name, SUBSCRIBE_WAIT):
+            # Active once both Redis has confirmed the subscription and the followers entry is written
+            # (from then on, events are published): log reads started after that see every later event.
+            announced = self.announce([run_id]) if client else 0
+            confirmed = self._subscriber.wait(name, SUBSCRIBE_WAIT)
+            if confirmed is None:
                 if client:
                     raise HubUnavailable("the event channel did not confirm the subscription")
                 self._subscriber.mark_broken(name)
+            queue.active_since = max(announced, confirmed or self.reads.now())
             yield queue
         finally:
             self._clients[run_id] -= client
@@ -218,14 +229,15 @@ class Hub:
                     del self._listeners[name]
                     self._subscriber.remove(name)
 
-    def announce(self, run_ids) -> None:
+    def announce(self, run_ids) -> int:
         """Write this worker's count of streams following each run to its followers hash, and
-        return once it is written. Requests arriving together go out in one pipeline."""
+        return once it is written, with the tick it was written at. Requests arriving together
+        go out in one pipeline."""
         if self._announcer is None or self._announcer.dead:
             self._announcer = gevent.spawn(self._write_announcements)
         written = gevent.event.AsyncResult()
         self._announcements.put((tuple(run_ids), written))
-        written.get()
+        return written.get()
 
     def _write_announcements(self) -> None:
         while True:
@@ -246,8 +258,9 @@ class Hub:
                 for _, written in batch:
                     written.set_exception(exc)
             else:
+                tick = self.reads.now()
                 for _, written in batch:
-                    written.set(None)
+                    written.set(tick)
 
     def _refresh(self) -> None:
         """Keep this worker's entries alive while its streams last (a dead worker's expire)."""
@@ -269,12 +282,15 @@ class Hub:
                 queue.put_nowait(item)
             except gevent.queue.Full:  # a stalled client: let it catch up from the log instead
                 queue.queue.clear()
+                self.reads.resynced = self.reads.now()
                 queue.put_nowait(RESYNC)
 
     def _on_message(self, name: bytes, data: bytes) -> None:
         MESSAGES.inc()
         if name in self._listeners:  # else: unsubscribed meanwhile
-            self._deliver(name, Message(**json.loads(data)))
+            message = Message(**json.loads(data))
+            message.delivered = self.reads.now()
+            self._deliver(name, message)
 
     def _on_resubscribed(self, name: bytes) -> None:
         """The subscription was broken and is back: Redis may have lost our followers entry too (a
@@ -293,6 +309,7 @@ class Hub:
                 log.warning("could not restore the followers of run %s (%s); retrying", run_id, exc)
                 gevent.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+        self.reads.resynced = self.reads.now()
         self._deliver(name, RESYNC)
 
 
@@ -314,9 +331,9 @@ def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
     """
     reads = reads or SharedReads()
 
-    def catch_up():
+    def catch_up(since: int):
         nonlocal cursor
-        since, after = reads.now(), cursor
+        after = cursor
         for event in reads.read(("events", run_id, after), since, lambda: store.events(run_id, after=after)):
             cursor = event.seq
             yield FeedItem(event)
@@ -326,7 +343,7 @@ def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
 
     # One atomic read of the log and the run: the status is written with the terminal event, so
     # a finished run's snapshot holds everything up to its end.
-    since, after = reads.now(), cursor
+    since, after = getattr(queue, "active_since", 0) or reads.now(), cursor
     events, run = reads.read(("snapshot", run_id, after), since, lambda: store.snapshot(run_id, after=after))
     for event in events:
         cursor = event.seq
@@ -347,7 +364,8 @@ def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
         if item is SHUTDOWN:
             raise FeedClosed
         if item is RESYNC or int(item.id) > cursor + 1:
-            if (yield from catch_up()):
+            since = (reads.resynced if item is RESYNC else getattr(item, "delivered", 0)) or reads.now()
+            if (yield from catch_up(since)):
                 return
             continue
         if int(item.id) <= cursor:

@@ -25,9 +25,11 @@ Python knows (U+2028, U+0085...), which changes the text the client receives. He
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
+import socket
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -106,8 +108,23 @@ def request_cursor() -> int:
 
 def unavailable(message: str, retry_after: int) -> Response:
     """A plain 503 that closes the connection: a refused client holds nothing while it waits."""
-    return Response(message + "\n", status=503, mimetype="text/plain",
-                    headers={"Retry-After": str(retry_after), "Connection": "close"})
+    return closing(Response(message + "\n", status=503, mimetype="text/plain",
+                            headers={"Retry-After": str(retry_after)}))
+
+
+def closing(response: Response) -> Response:
+    """Close the connection once ``response`` is sent, instead of keeping it alive for the next
+    request: in a connect storm, refused clients would otherwise hold the worker's greenlets.
+    (gunicorn drops a Connection header set by the app, so its socket is shut instead.)"""
+    sock = request.environ.get("gunicorn.socket")
+    if sock is not None:
+        response.call_on_close(lambda: _shut(sock))
+    return response
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # the client may be gone already
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class RunEventStream(ServerSentEventsBlueprint):

@@ -187,17 +187,18 @@ class Subscriber:
     when a channel that had been subscribed is subscribed again after a break."""
 
     def __init__(self, client, *, sharded: bool, deliver: Callable[[bytes, bytes], None],
-                 resubscribed: Callable[[bytes], None]):
+                 resubscribed: Callable[[bytes], None], clock: Callable[[], int] = lambda: 0):
         self.client = client
         self.cluster = hasattr(client, "nodes_manager")
         self.subscribe_command = "SSUBSCRIBE" if sharded else "SUBSCRIBE"
         self.unsubscribe_command = "SUNSUBSCRIBE" if sharded else "UNSUBSCRIBE"
         self.deliver = deliver
         self.resubscribed = resubscribed
+        self.clock = clock  # stamps each confirmation (see wait)
         self._links: dict[str, Link] = {}
         self._wanted: set[bytes] = set()
         self._where: dict[bytes, Link] = {}   # the link each wanted channel is assigned to, if any yet
-        self._ok: set[bytes] = set()          # confirmed by Redis
+        self._ok: dict[bytes, int] = {}       # confirmed by Redis, when (by the clock)
         self._broken: set[bytes] = set()      # confirmed once, then lost: report when confirmed again
         self._waiters: dict[bytes, list[gevent.event.AsyncResult]] = {}
         self._remap = gevent.event.Event()
@@ -214,20 +215,21 @@ class Subscriber:
 
     def remove(self, channel: bytes) -> None:
         self._wanted.discard(channel)
-        self._ok.discard(channel)
+        self._ok.pop(channel, None)
         self._broken.discard(channel)
         link = self._where.pop(channel, None)
         if link is not None:
             link.drop(channel)
 
-    def wait(self, channel: bytes, timeout: float) -> bool:
-        """Whether Redis confirms the channel's subscription within ``timeout`` seconds."""
+    def wait(self, channel: bytes, timeout: float) -> int | None:
+        """When (by the clock) Redis confirmed the channel's subscription, waiting up to ``timeout``
+        seconds for it; None if it did not."""
         if channel in self._ok:
-            return True
+            return self._ok[channel]
         waiter = gevent.event.AsyncResult()
         self._waiters.setdefault(channel, []).append(waiter)
         try:
-            return waiter.wait(timeout) is True
+            return waiter.wait(timeout)
         finally:
             waiters = self._waiters.get(channel, [])
             if waiter in waiters:
@@ -263,9 +265,9 @@ class Subscriber:
     def _confirmed(self, link: Link, channel: bytes) -> None:
         if self._where.get(channel) is not link:
             return  # moved elsewhere meanwhile
-        self._ok.add(channel)
+        self._ok[channel] = confirmed = self.clock()
         for waiter in self._waiters.pop(channel, ()):
-            waiter.set(True)
+            waiter.set(confirmed)
         if channel in self._broken:
             self._broken.discard(channel)
             self.resubscribed(channel)
@@ -288,8 +290,7 @@ class Subscriber:
         self._schedule_remap()
 
     def _lose(self, channel: bytes) -> None:
-        if channel in self._ok:
-            self._ok.discard(channel)
+        if self._ok.pop(channel, None) is not None:
             self._broken.add(channel)
 
     # ------------------------------------------------------------------ routing

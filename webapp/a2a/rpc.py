@@ -39,7 +39,7 @@ from webapp.a2a.errors import (
     error_response,
 )
 from webapp.feed import HEARTBEAT, FeedClosed, HubUnavailable, TooManyStreams, follow
-from webapp.sse import current_hub
+from webapp.sse import closing, current_hub
 from webapp.store import Run
 from webapp.timeline import fold
 
@@ -124,8 +124,8 @@ def _admitted(respond, request_id) -> Response:
     except (TooManyStreams, HubUnavailable) as exc:
         busy = "Too many live streams on this server" if isinstance(exc, TooManyStreams) else "Shutting down"
         response = _json(error_response(request_id, InternalError(message=f"{busy}; retry shortly.")), 503)
-        response.headers.update({"Retry-After": "5", "Connection": "close"})
-        return response
+        response.headers["Retry-After"] = "5"
+        return closing(response)
     try:
         response = respond()
     except BaseException:
