@@ -1,37 +1,42 @@
-"""How many SSE subscribers one worker holds, at what memory, and how fast events reach them.
+"""How many SSE streams a box holds, how fast they connect, and how fast events reach them.
 
-Three stacks read the same Redis channels (``analysis:<run>``), side by side in one run:
+Three stacks read the same kind of Redis channels, side by side in one run, each with
+``--workers`` worker processes:
 
-* this app — the flask-sse subclass: one pattern subscription per worker, gunicorn + gevent,
-  one worker;
-* stock flask-sse — its unmodified blueprint under the same gunicorn + gevent worker;
+* this app — the flask-sse subclass: per-run subscriptions in each worker, gunicorn + gevent;
+* stock flask-sse — its unmodified blueprint under the same gunicorn + gevent workers (a Redis
+  connection per client);
 * the seed's stack — FastAPI + sse-starlette + uvicorn, one Redis subscription per client.
 
-For each: N clients connect (each watching its own run), the worker's RSS is read before and
-after, then events are published at R per second in total (to random runs, through the path
-the stack's runner would use) for D seconds, and publish→receipt latency is measured at the
-clients. The client is one asyncio process with raw sockets (no thread per connection).
+For each: N streams connect from ``--client-procs`` client processes (bench/sse_clients.py), each
+following its own run (or, with ``--one-run``, all of them the same run), the workers' memory is
+read before and after; then events are published at R per second in total, to random runs,
+through the path the stack's runner would use, for D seconds. Each event's fragment carries its
+publish time, so the clients measure publish→receipt latency themselves; *delivered* counts the
+events received by streams still held at the end against those published to their runs.
 
-    python -m bench.sse_fanout --clients 10000 --rate 1000 --seconds 20
+    python -m bench.sse_fanout --clients 20000 --workers 2 --client-procs 4 --rate 1000 --seconds 20
+    python -m bench.sse_fanout --clients 10000 --one-run      # one popular run
+    python -m bench.sse_fanout --smoke                       # seconds; the test suite runs it
 
-Results go to BENCHMARKS.md (section "SSE fan-out").
+Results go to BENCHMARKS.md (section "SSE fan-out"; ``--one-run``: "SSE fan-out, one run").
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import gc
+import json
+import multiprocessing
 import os
 import platform
 import random
-import statistics
+import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
+from array import array
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -42,25 +47,36 @@ sys.path.insert(0, str(REPO))
 
 from agents.alerts import parse_alert  # noqa: E402
 from agents.events import Event, EventType  # noqa: E402
+from bench import sse_clients  # noqa: E402
 from bench.report import write_section  # noqa: E402
 from tests.servers import AppServer  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
 from webapp.sse import sse  # noqa: E402
-from webapp.store import RunStore  # noqa: E402
+from webapp.store import Append, RunStore  # noqa: E402
 
-# A step fragment of typical size (the runner renders it once per event when watched).
-FRAGMENT = ('<li id="step-insider_dealing-trader_history" class="step step--running" hx-swap-oob="true">'
-            '<div class="step__head"><span class="step__title">Trading history baseline</span></div>'
-            + "<p class='step__summary'>" + "x" * 900 + "</p></li>")
+PADDING = "x" * 900  # a step fragment of typical size (~1 KB); the runner renders one per event when watched
+
+
+def fragment(sent: float) -> str:
+    return (f'<li id="step-bench" class="step step--running" hx-swap-oob="true" data-sent="{sent:.6f}">'
+            f"<p class='step__summary'>{PADDING}</p></li>")
 
 
 @dataclass
 class Stack:
+    key: str
     name: str
-    start: object                 # () -> (process-like, port, worker pid)
-    path: object                  # (run_id) -> URL path
-    publish: object               # (redis client, run_id, seq) -> None
-    results: dict = field(default_factory=dict)
+    start: object    # (workers) -> process-like with .port
+    path: object     # (run_id) -> URL path
+    publish: object  # (redis client, run_id, seq) -> None
+    answers_at_once: bool = True  # stock flask-sse sends no headers before its first event
+
+
+# ----------------------------------------------------------------------------- processes
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid: int) -> int:
@@ -70,272 +86,298 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
 
 
-def settle(pid: int, loop, window: float = 0.5, busy: float = 0.05, limit: float = 120.0) -> float:
-    """Wait until the server process is idle (under ``busy`` of a core over ``window``): a client
-    counts as connected at the stream's first comment, but the server still subscribes it and
-    reads its log after that. Publishing before every stack has finished would measure set-up."""
+def worker_pids(process, workers: int, timeout: float = 60) -> list[int]:
+    """The server's worker processes (gunicorn's or uvicorn's children), once all have started."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = [p for p in children(process.pid) if "resource_tracker" not in _cmdline(p)]
+        if len(pids) >= workers or (workers == 1 and not pids) or time.monotonic() > deadline:
+            return pids or [process.pid]
+        time.sleep(0.1)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return ""
+
+
+def listen_overflows() -> int:
+    """The kernel's count of connections dropped because a listen queue was full (machine-wide)."""
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            return int(dict(zip(names.split(), values.split(), strict=True)).get("ListenOverflows", 0))
+    return 0
+
+
+def settle(pids: list[int], window: float = 0.5, busy: float = 0.05, limit: float = 120.0) -> float:
+    """Wait until the workers are idle (under ``busy`` of a core each over ``window``): a stream is
+    counted connected before the server has subscribed it and read its log."""
     started = time.monotonic()
     while time.monotonic() - started < limit:
-        before = cpu_seconds(pid)
-        loop.run_until_complete(asyncio.sleep(window))
-        if cpu_seconds(pid) - before < busy * window:
+        before = sum(cpu_seconds(p) for p in pids)
+        time.sleep(window)
+        if sum(cpu_seconds(p) for p in pids) - before < busy * window * len(pids):
             break
     return time.monotonic() - started
 
 
-class Clients:
-    """N raw-socket SSE clients in one asyncio loop, recording when each event id arrives."""
+class Listener:
+    """A bound, listening socket handed to the server process (no readiness polling)."""
 
-    def __init__(self, port: int):
-        self.port = port
-        self.connected = 0
-        self.failed: dict[str, int] = {}
-        self.received: dict[tuple[int, int], float] = {}
-        self.tasks: list[asyncio.Task] = []
-
-    async def _one(self, index: int, path: str, ready: asyncio.Event) -> None:
-        """Connect and read. Counted as held once the request is sent: stock flask-sse sends no
-        headers until its first event, so waiting for them would measure nothing."""
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), 60)
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode())
-            await writer.drain()
-        except (TimeoutError, OSError) as exc:
-            self.failed[type(exc).__name__] = self.failed.get(type(exc).__name__, 0) + 1
-            return
-        finally:
-            ready.set()
-        self.connected += 1
-        try:
-            status = await reader.readline()
-            if status and b" 200 " not in status:
-                key = status.decode(errors="replace").strip()[:40]
-                self.failed[key] = self.failed.get(key, 0) + 1
-                return
-            while line := await reader.readline():
-                if line.startswith(b"id:"):
-                    self.received[(index, int(line[3:]))] = time.time()
-        except OSError:
-            pass
-        finally:
-            self.connected -= 1
-
-    async def connect(self, paths: list[str], first: int = 0, batch: int = 500) -> float:
-        """Connect clients ``first``, ``first + 1``... to ``paths``; returns the seconds it took."""
-        started = time.monotonic()
-        for i in range(0, len(paths), batch):
-            readies = []
-            for j, path in enumerate(paths[i:i + batch], start=first + i):
-                ready = asyncio.Event()
-                readies.append(ready)
-                self.tasks.append(asyncio.create_task(self._one(j, path, ready)))
-            await asyncio.gather(*(r.wait() for r in readies))
-        return time.monotonic() - started
-
-    async def close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+    def __init__(self, backlog: int):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.sock.set_inheritable(True)
+        self.port = self.sock.getsockname()[1]
 
 
-def publish_at_rate(client: redis.Redis, stack: Stack, runs: list[str], rate: int, seconds: float,
-                    sent: dict) -> None:
-    """Publish ``rate`` events a second in total, to random runs, for ``seconds``."""
-    seqs = [0] * len(runs)
-    rng = random.Random(1)
-    tick = 0.01
-    per_tick = max(1, int(rate * tick))
-    start = time.monotonic()
-    n = 0
+# ----------------------------------------------------------------------------- stacks
+
+def ours(redis_url: str, work: Path, args) -> Stack:
+    store = RunStore(redis.Redis.from_url(redis_url))
+
+    def start(workers: int):
+        per_worker = args.clients  # the kernel spreads connections unevenly: no worker may refuse
+        env = {"REDIS_URL": redis_url, "SECRET_KEY": "bench", "RECOVERY_INTERVAL": "0", "ACCESS_LOG": "",
+               "SSE_MAX_CONCURRENT": str(per_worker), "SSE_HEARTBEAT_INTERVAL": "20", "SSE_MAX_LIFETIME": "0",
+               "DATA_CACHE_DIR": str(work / "cache")}
+        return AppServer(env=env, log_path=work / "ours.log", workers=workers,
+                         backlog=max(4096, args.clients)).start()
+
+    def publish(_client, run_id, seq):
+        event = Event(run_id=run_id, seq=seq, ts=time.time(), type=EventType.STEP_PROGRESS, step_id="s",
+                      data={"message": "bench"})
+        store.append([Append.of(event, publish=sse.message(event, fragment(time.time())))])
+
+    return Stack("ours", "this app: flask-sse subclass, gunicorn + gevent", start,
+                 lambda run_id: f"/analyses/{run_id}/events?after=0", publish)
+
+
+def _plain_publish(client, run_id, seq):
+    event = Event(run_id, seq, time.time(), EventType.STEP_PROGRESS)
+    client.publish(f"analysis:{run_id}", sse.message(event, fragment(time.time()))[1])
+
+
+def stock(redis_url: str, work: Path, args) -> Stack:
+    def start(workers: int):
+        listener = Listener(max(4096, args.clients))
+        env = {**os.environ, "REDIS_URL": redis_url}
+        argv = [sys.executable, "-m", "gunicorn", "-k", "gevent", "--worker-connections", str(args.clients + 2000),
+                "-w", str(workers), "--bind", f"fd://{listener.sock.fileno()}", "--graceful-timeout", "1",
+                "--no-control-socket", "bench.stacks.stock_flask_sse:app"]
+        proc = subprocess.Popen(argv, cwd=REPO, env=env, pass_fds=(listener.sock.fileno(),),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc.port = listener.port
+        listener.sock.close()
+        return proc
+
+    return Stack("stock", "stock flask-sse 1.0, gunicorn + gevent", start,
+                 lambda run_id: f"/stream?channel=analysis:{run_id}", _plain_publish, answers_at_once=False)
+
+
+def seed(redis_url: str, work: Path, args) -> Stack:
+    def start(workers: int):
+        listener = Listener(max(4096, args.clients))
+        env = {**os.environ, "REDIS_URL": redis_url}
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--fd", str(listener.sock.fileno()), "--log-level",
+                                 "warning", "--no-access-log", "--workers", str(workers),
+                                 "bench.stacks.fastapi_seed:app"], cwd=REPO, env=env,
+                                pass_fds=(listener.sock.fileno(),))
+        proc.port = listener.port
+        listener.sock.close()
+        return proc
+
+    return Stack("seed", "seed: FastAPI + sse-starlette + uvicorn", start,
+                 lambda run_id: f"/runs/{run_id}/events", _plain_publish)
+
+
+# ----------------------------------------------------------------------------- measuring
+
+def publish_at_rate(stack: Stack, client, runs: list[str], rate: int, seconds: float, sent: list[int]) -> float:
+    """Publish ``rate`` events a second in total, to random runs, for ``seconds``; returns the rate
+    reached. ``sent[i]`` counts the events published to run ``i``."""
+    rng, tick = random.Random(1), 0.01
+    per_tick, n, start = max(1, int(rate * tick)), 0, time.monotonic()
     while time.monotonic() - start < seconds:
         for _ in range(per_tick):
             i = rng.randrange(len(runs))
-            seqs[i] += 1
-            sent[(i, seqs[i])] = time.time()
-            stack.publish(client, runs[i], seqs[i])
+            sent[i] += 1
+            stack.publish(client, runs[i], sent[i])
             n += 1
         lag = (n / rate) - (time.monotonic() - start)
         if lag > 0:
             time.sleep(lag)
-    sent["_rate"] = n / (time.monotonic() - start)
+    return n / (time.monotonic() - start)
 
 
-def ours(redis_url: str, work: Path):
-    store = RunStore(redis.Redis.from_url(redis_url))
-
-    def start():
-        env = {"REDIS_URL": redis_url, "SECRET_KEY": "bench", "RECOVERY_INTERVAL": "0", "SSE_MAX_CONCURRENT": "20000",
-               "WORKER_CONNECTIONS": "20000", "SSE_HEARTBEAT_INTERVAL": "20", "ACCESS_LOG": "",
-               "DATA_CACHE_DIR": str(work / "cache")}
-        server = AppServer(env=env, log_path=work / "ours.log", workers=1).start()
-        return server, server.port, None
-
-    def publish(client, run_id, seq):
-        event = Event(run_id=run_id, seq=seq, ts=time.time(), type=EventType.STEP_PROGRESS, step_id="s",
-                      data={"message": "bench"})
-        store.append(event, publish=sse.message(event, FRAGMENT))
-
-    return Stack("this app: flask-sse subclass, gunicorn + gevent, 1 worker", start,
-                 lambda run_id: f"/analyses/{run_id}/events?after=0", publish)
+def percentile(histogram: array, fraction: float) -> float | None:
+    total = sum(histogram)
+    if not total:
+        return None
+    rank, seen = fraction * total, 0
+    for bucket, count in enumerate(histogram):
+        seen += count
+        if seen >= rank:
+            return round((bucket + 0.5) * sse_clients.BUCKET_MS, 2)
+    return None
 
 
-def stock(redis_url: str, work: Path):
-    def start():
-        env = {**os.environ, "REDIS_URL": redis_url}
-        with socket_bound() as (sock, port):
-            proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gevent", "--worker-connections", "20000",
-                                     "-w", "1", "--bind", f"fd://{sock.fileno()}", "--no-control-socket",
-                                     "bench.stacks.stock_flask_sse:app"], cwd=REPO, env=env,
-                                    pass_fds=(sock.fileno(),), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return proc, port, None
-
-    def publish(client, run_id, seq):
-        client.publish(f"analysis:{run_id}", sse.message(Event(run_id, seq, time.time(), EventType.STEP_PROGRESS),
-                                                         FRAGMENT)[1])
-
-    return Stack("stock flask-sse 1.0, gunicorn + gevent, 1 worker", start,
-                 lambda run_id: f"/stream?channel=analysis:{run_id}", publish)
-
-
-def seed(redis_url: str, work: Path):
-    def start():
-        env = {**os.environ, "REDIS_URL": redis_url}
-        with socket_bound() as (sock, port):
-            proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--fd", str(sock.fileno()), "--log-level",
-                                     "warning", "--no-access-log", "--backlog", "4096",
-                                     "bench.stacks.fastapi_seed:app"], cwd=REPO, env=env, pass_fds=(sock.fileno(),))
-        return proc, port, None
-
-    return Stack("seed: FastAPI + sse-starlette + uvicorn, 1 process", start,
-                 lambda run_id: f"/runs/{run_id}/events", stock(redis_url, work).publish)
-
-
-class socket_bound:
-    """A listening socket handed to the server process (as the tests do): no readiness polling."""
-
-    def __enter__(self):
-        import socket
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4096)
-        self.sock.set_inheritable(True)
-        return self.sock, self.sock.getsockname()[1]
-
-    def __exit__(self, *exc):
-        self.sock.close()
-
-
-def worker_pid(proc) -> int:
-    process = getattr(proc, "process", proc)
-    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
-    return int(children[0]) if children else process.pid
-
-
-def measure(stack: Stack, runs: list[str], redis_url: str, args) -> dict:
-    server, port, _ = stack.start()
-    client = redis.Redis.from_url(redis_url, max_connections=10)
-    loop = asyncio.new_event_loop()
-    clients = Clients(port)
+def measure(stack: Stack, runs: list[str], stream_runs: list[int], redis_url: str, args) -> dict:
+    server = stack.start(args.workers)
+    process = getattr(server, "process", server)
+    context = multiprocessing.get_context("fork")  # cheap children: nothing to import again
+    shares = [list(range(len(stream_runs)))[i::args.client_procs] for i in range(args.client_procs)]
+    clients = []
     try:
-        # Any answer proves the worker is up and has loaded its app (the listening socket queues
-        # the request until then); then the first subscriber, then the baseline memory.
-        httpx.get(f"http://127.0.0.1:{port}/", timeout=60)
-        loop.run_until_complete(clients.connect([stack.path(runs[0])]))
-        loop.run_until_complete(asyncio.sleep(1))
-        pid = worker_pid(server)
-        base = rss_kb(pid)
-        connect_s = loop.run_until_complete(clients.connect([stack.path(r) for r in runs[1:]], first=1))
-        settle_s = settle(pid, loop)  # the server done setting streams up, before its memory is read
-        held = clients.connected
-        loaded = rss_kb(pid)
-        sent: dict = {}
-        gc.collect()
-        gc.disable()  # the client's own collector pausing 10,000 tasks would show up as server latency
-        cpu_before = cpu_seconds(pid)
-        publisher = threading.Thread(target=publish_at_rate, args=(client, stack, runs, args.rate, args.seconds, sent))
-        publisher.start()
-        while publisher.is_alive():
-            loop.run_until_complete(asyncio.sleep(0.05))
-        loop.run_until_complete(asyncio.sleep(2))  # let the last events arrive
-        cpu = cpu_seconds(pid) - cpu_before
-        gc.enable()
-        rate = sent.pop("_rate")
-        latencies = [(clients.received[k] - t) * 1000 for k, t in sent.items() if k in clients.received]
-        delivered = len(latencies) / max(1, len(sent))
-        still = clients.connected
-        loop.run_until_complete(clients.close())
+        httpx.get(f"http://127.0.0.1:{server.port}/", timeout=60)  # any answer: the app is loaded
+        pids = worker_pids(process, args.workers)
+        base = sum(rss_kb(p) for p in pids)
+        for share in shares:
+            mine, theirs = context.Pipe()
+            paths = [stack.path(runs[stream_runs[i]]) for i in share]
+            proc = context.Process(target=sse_clients.serve, args=(theirs, server.port, paths, args.in_flight),
+                                   daemon=True)
+            proc.start()
+            clients.append((proc, mine, share))
+        for _, conn, _ in clients:  # every client process is up before the clock starts
+            conn.send(("ping",))
+            conn.recv()
+        overflows = listen_overflows()
+        started = time.monotonic()
+        for _, conn, _ in clients:
+            conn.send(("connect", stack.answers_at_once))
+        connected = [conn.recv() for _, conn, _ in clients]
+        connect_s = time.monotonic() - started
+        overflows = listen_overflows() - overflows
+        settle_s = settle(pids)
+        loaded = sum(rss_kb(p) for p in pids)
+        for _, conn, _ in clients:
+            conn.send(("reset",))
+            conn.recv()
+        sent = [0] * len(runs)
+        cpu_before = {p: cpu_seconds(p) for p in pids}
+        publisher = redis.Redis.from_url(redis_url)
+        rate = publish_at_rate(stack, publisher, runs, args.rate, args.seconds, sent)
+        time.sleep(args.grace)  # the last events arrive
+        cpu = {p: (cpu_seconds(p) - cpu_before[p]) / args.seconds * 100 for p in pids}
+        received, expected, held, histogram, failed = 0, 0, 0, array("I", [0] * sse_clients.BUCKETS), {}
+        for _, conn, share in clients:
+            conn.send(("report",))
+            report = conn.recv()
+            counts, still_open = array("I"), report["open"]
+            counts.frombytes(report["counts"])
+            for local, stream in enumerate(share):
+                if still_open[local]:
+                    held += 1
+                    received += counts[local]
+                    expected += sent[stream_runs[stream]]
+            part = array("I")
+            part.frombytes(report["latency"])
+            histogram = array("I", (a + b for a, b in zip(histogram, part, strict=True)))
+            for why, n in report["failed"].items():
+                failed[why] = failed.get(why, 0) + n
+        for _, conn, _ in clients:
+            conn.send(("stop",))
+            conn.recv()
     finally:
-        loop.close()
-        process = getattr(server, "process", server)
+        for proc, _, _ in clients:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
         process.terminate()
         try:
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
-    latencies.sort()
+    answered = sum(c["answered"] for c in connected)
     return {
-        "held": held, "still_connected": still, "failed": dict(clients.failed), "connect_s": round(connect_s, 1),
-        "settle_s": round(settle_s, 1),
+        "streams": len(stream_runs), "held": held, "answered": answered, "failed": failed,
+        "connect_s": round(connect_s, 1), "sent_s": round(max(c["sent_s"] for c in connected), 1),
+        "settle_s": round(settle_s, 1), "listen_overflows": overflows,
         "rss_base_mb": round(base / 1024), "rss_loaded_mb": round(loaded / 1024),
-        "kb_per_connection": round((loaded - base) / max(1, held - 1), 1),
-        "publish_rate": round(rate), "delivered_pct": round(delivered * 100, 2),
-        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2) if latencies else None,
-        "worker_cpu_pct": round(cpu / args.seconds * 100),
+        "kb_per_stream": round((loaded - base) / max(1, held), 1),
+        "publish_rate": round(rate), "delivered_pct": round(100 * received / max(1, expected), 2),
+        "events_received": received, "p50_ms": percentile(histogram, 0.5), "p99_ms": percentile(histogram, 0.99),
+        "worker_cpu_pct": [round(v) for v in cpu.values()],
     }
 
 
-def main() -> None:
+SMOKE = {"clients": 40, "rate": 40, "seconds": 1.5, "workers": 2, "client_procs": 2, "in_flight": 20, "grace": 0.5}
+
+
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--client-procs", type=int, default=4)
+    parser.add_argument("--in-flight", type=int, default=256, help="connects in flight per client process")
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--grace", type=float, default=2.0, help="seconds for the last events to arrive")
+    parser.add_argument("--one-run", action="store_true", help="every stream follows the same run")
     parser.add_argument("--stacks", nargs="+", default=["ours", "stock", "seed"])
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds; prints JSON, writes nothing")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON, do not write BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        vars(args).update(SMOKE)
     work = Path(tempfile.mkdtemp(prefix="bench-sse-"))
-    store_server = EmbeddedRedis(work / "redis", persistent=False, maxclients=19_000)
+    store_server = EmbeddedRedis(work / "redis", persistent=False, maxclients=args.clients + 5000)
     url = store_server.start()
     results = {}
     try:
         store = RunStore(redis.Redis.from_url(url))
         raw = (REPO / "test_data" / "alerts" / "wash_genuine_gldx.xml").read_bytes()
         alert = parse_alert(raw)
-        runs = [store.create(alert, raw, filename="bench.xml").id for _ in range(args.clients)]
+        runs = [store.create(alert, raw, filename="bench.xml").id for _ in range(1 if args.one_run else args.clients)]
+        stream_runs = [0] * args.clients if args.one_run else list(range(args.clients))
         factories = {"ours": ours, "stock": stock, "seed": seed}
         for key in args.stacks:
-            stack = factories[key](url, work)
-            print(f"--- {stack.name}", flush=True)
-            results[stack.name] = measure(stack, runs, url, args)
-            print(results[stack.name], flush=True)
+            stack = factories[key](url, work, args)
+            print(f"--- {stack.name}, {args.workers} worker(s)", file=sys.stderr, flush=True)
+            results[stack.name] = measure(stack, runs, stream_runs, url, args)
+            print(json.dumps(results[stack.name]), file=sys.stderr, flush=True)
             redis.Redis.from_url(url).execute_command("CLIENT", "KILL", "TYPE", "pubsub")
     finally:
         store_server.stop()
-    write_section("SSE fan-out", render(results, args))
+    if args.smoke or args.json:
+        print(json.dumps(results))
+    else:
+        write_section("SSE fan-out, one run" if args.one_run else "SSE fan-out", render(results, args))
+    return results
 
 
 def render(results: dict, args) -> str:
-    lines = [f"Machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}; the clients, "
-             "the publisher and Redis run on the same machine. Command: "
-             f"`python -m bench.sse_fanout --clients {args.clients} --rate {args.rate} --seconds {args.seconds}`.",
-             "", f"Each of {args.clients:,} clients watches its own run; {args.rate:,} events a second are published "
-             "in total to random runs, each carrying a ~1 KB HTML fragment. Publishing starts once the server is "
-             "idle after the connections (every stream subscribed and caught up); *delivered* counts events "
-             "received by 2 s after the last publish.", "",
-             "| stack | held | connected / idle after | memory per connection | publish→receipt p50 / p99 | "
-             "delivered | worker CPU | failures |", "|---|---|---|---|---|---|---|---|"]
+    one_run = " --one-run" if args.one_run else ""
+    command = (f"`python -m bench.sse_fanout --clients {args.clients} --workers {args.workers} --client-procs "
+               f"{args.client_procs} --rate {args.rate} --seconds {args.seconds}{one_run}`")
+    who = "all follow one run" if args.one_run else "each follows its own run"
+    lines = [f"Machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}; the "
+             f"clients ({args.client_procs} processes), the publisher and Redis run on the same machine. "
+             f"Command: {command}.", "",
+             f"{args.clients:,} streams, {args.workers} worker(s) per stack; the streams {who}; {args.rate:,} events a "
+             "second are published in total to random runs, each carrying a ~1 KB HTML fragment. Publishing "
+             "starts once the workers are idle after the connections; *delivered* counts events received by "
+             f"streams still held at the end ({args.grace:g} s after the last publish) against those published to "
+             "their runs.",
+             "", "| stack | held | connected in (answered) | listen overflows | memory per stream | "
+             "publish→receipt p50 / p99 | delivered | worker CPU | failures |", "|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         failures = ", ".join(f"{k}: {v}" for k, v in r["failed"].items()) or "none"
-        lines.append(f"| {name} | {r['held']:,} (still {r['still_connected']:,} at the end) | "
-                     f"{r['connect_s']} s / {r['settle_s']} s more | "
-                     f"{r['kb_per_connection']} KB ({r['rss_base_mb']} → {r['rss_loaded_mb']} MB) | "
+        lines.append(f"| {name} | {r['held']:,} of {r['streams']:,} | {r['connect_s']} s ({r['answered']:,}) | "
+                     f"{r['listen_overflows']:,} | {r['kb_per_stream']} KB "
+                     f"({r['rss_base_mb']} → {r['rss_loaded_mb']} MB) | "
                      f"{r['p50_ms']} / {r['p99_ms']} ms | {r['delivered_pct']}% at {r['publish_rate']}/s | "
-                     f"{r['worker_cpu_pct']}% | {failures} |")
+                     f"{' + '.join(f'{c}%' for c in r['worker_cpu_pct'])} | {failures} |")
     return "\n".join(lines)
 
 

@@ -88,7 +88,12 @@ def raise_open_files_limit(needed: int) -> tuple[int, int]:
 def post_worker_init(worker) -> None:
     import gc
 
+    from prometheus_client import Info
+
     from webapp.lifecycle import attach
+
+    # /metrics answers for whichever worker accepted the request: say which one that was.
+    Info("saa_worker", "The worker process whose metrics these are").info({"pid": str(os.getpid())})
 
     needed = worker.cfg.worker_connections + _settings.redis_pool_size + 100  # + Redis, files, pub/sub
     before, after = raise_open_files_limit(needed)
