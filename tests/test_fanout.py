@@ -202,6 +202,7 @@ def test_the_cap_counts_a2a_streams_and_refuses_a_storm_at_once(capped, frds):
 
 
 def test_workers_raise_their_open_files_limit_to_the_hard_limit(capped):
+    assert capped.client().get("/healthz").status_code == 200  # the worker is up
     [worker] = capped.worker_pids()
     limits = open(f"/proc/{worker}/limits").read()  # noqa: SIM115 - one read
     soft, hard = re.search(r"^Max open files\s+(\S+)\s+(\S+)", limits, re.M).groups()

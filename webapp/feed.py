@@ -46,7 +46,7 @@ from flask_sse import Message
 from prometheus_client import Counter, Gauge
 
 from agents.events import Event
-from webapp.store import RunStore, channel, channel_run, control_channel, followers_key
+from webapp.store import Run, RunStore, channel, channel_run, control_channel, followers_key
 from webapp.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
@@ -319,15 +319,27 @@ class FeedItem:
     html: str | None = None  # the fragment the runner rendered, when the event came live
 
 
+def first_read(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
+               reads: SharedReads) -> tuple[list[Event], Run | None]:
+    """What a stream starts from, read once its subscription is active: the events after its cursor
+    and the run, in one atomic read (the status is written with the terminal event, so a finished
+    run's snapshot holds everything up to its end). Shared with streams on the same run and cursor
+    whose subscriptions were active before the read began."""
+    since = getattr(queue, "active_since", 0) or reads.now()
+    return reads.read(("snapshot", run_id, cursor), since, lambda: store.snapshot(run_id, after=cursor))
+
+
 def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int, heartbeat: float, *,
-           reads: SharedReads | None = None, until: float | None = None) -> Iterator[FeedItem | object]:
+           reads: SharedReads | None = None, until: float | None = None,
+           first: tuple[list[Event], Run | None] | None = None) -> Iterator[FeedItem | object]:
     """Events of ``run_id`` after ``cursor``: the log first, then live; ends when the run has ended.
 
     Yields :data:`HEARTBEAT` when a heartbeat interval passes with nothing new. Publishing is
     atomic with appending (one Redis script), so an event can only be missed here when this
     worker's subscription drops, and then the hub sends RESYNC. Raises :class:`FeedClosed` when
     the worker shuts down before the run ends, or at ``until`` (a ``time.monotonic()`` value).
-    Reads of the log go through the worker's ``reads`` when given (shared with other streams).
+    Reads of the log go through the worker's ``reads`` when given (shared with other streams);
+    ``first`` is the :func:`first_read` when the caller made it already.
     """
     reads = reads or SharedReads()
 
@@ -341,10 +353,7 @@ def follow(store: RunStore, queue: gevent.queue.Queue, run_id: str, cursor: int,
                 return True
         return False
 
-    # One atomic read of the log and the run: the status is written with the terminal event, so
-    # a finished run's snapshot holds everything up to its end.
-    since, after = getattr(queue, "active_since", 0) or reads.now(), cursor
-    events, run = reads.read(("snapshot", run_id, after), since, lambda: store.snapshot(run_id, after=after))
+    events, run = first or first_read(store, queue, run_id, cursor, reads)
     for event in events:
         cursor = event.seq
         yield FeedItem(event)

@@ -39,8 +39,8 @@ from flask import Response, abort, current_app, request, stream_with_context
 from flask_sse import ServerSentEventsBlueprint
 
 from agents.events import Event
-from webapp.feed import HEARTBEAT, FeedClosed, Hub, HubUnavailable, Slot, TooManyStreams, follow
-from webapp.store import Run, RunStore, channel
+from webapp.feed import HEARTBEAT, FeedClosed, Hub, HubUnavailable, TooManyStreams, first_read, follow
+from webapp.store import Run, RunStore, channel, is_run_id
 from webapp.timeline import RunView, fold, render_fragment
 
 CLOSE_FRAME = "event: close\ndata: end\n\n"
@@ -150,81 +150,89 @@ class RunEventStream(ServerSentEventsBlueprint):
             {"data": {"control": kind}, "type": "control"}))
 
     def run_stream(self, run_id: str) -> Response:
-        services = current_app.extensions["saa"]
-        hub = current_hub()
+        if not is_run_id(run_id):
+            abort(404)
+        cursor = request_cursor()
+        # Sign-in (separate issue): authorise the stream here, once, for the run's case, before
+        # anything is subscribed.
+        services, hub = current_app.extensions["saa"], current_hub()
         try:
-            slot = hub.admit("browser")  # first: a refused client costs no Redis call
+            slot = hub.admit("browser")  # a refused client costs no Redis call
         except TooManyStreams:
             return unavailable("Too many live streams on this server; retry shortly.", 5)
         except HubUnavailable:
             return unavailable("This server is shutting down; retry shortly.", 2)
+        held = contextlib.ExitStack()  # the subscription, until the response is closed
+        held.callback(slot.release)
         try:
-            response = self._respond(services, hub, run_id, slot)
+            response = self._open(services, hub, run_id, cursor, held)
         except BaseException:
-            slot.release()
+            held.close()
             raise
-        response.call_on_close(slot.release)
-        if response.status_code != 200:
-            slot.release()
+        if response.status_code == 200:
+            response.call_on_close(held.close)
+        else:
+            held.close()
         return response
 
-    def _respond(self, services, hub: Hub, run_id: str, slot: Slot) -> Response:
+    def _open(self, services, hub: Hub, run_id: str, cursor: int, held: contextlib.ExitStack) -> Response:
+        """Subscribe, then read where the stream starts (one Redis call, shared with the streams
+        opening on the same run): the run's existence is known from that read."""
         try:
-            # Streams opening together on one run share this read (and the ones follow() makes).
-            run = hub.reads.read(("run", run_id), 0, lambda: services.store.get(run_id))
+            hub.ensure_ready()
+            queue = held.enter_context(hub.subscription(run_id))
+            events, run = first_read(services.store, queue, run_id, cursor, hub.reads)
+        except HubUnavailable:
+            return unavailable("The event channel is unavailable; retry shortly.", 2)
         except redis.RedisError:  # Redis restarting, or every pooled connection busy
             return unavailable("The event store is busy; retry shortly.", 2)
         if run is None:
             abort(404)
-        # Sign-in (separate issue): a stream is authorised here, once, when it opens, for the run's case.
-        cursor = request_cursor()
-        try:
-            hub.ensure_ready()
-        except HubUnavailable:
-            return unavailable("The event channel is unavailable; retry shortly.", 2)
         settings = services.settings
         until = None
         if settings.sse_max_lifetime > 0:  # jittered: streams opened together end apart
             until = time.monotonic() + settings.sse_max_lifetime * random.uniform(0.75, 1.0)  # noqa: S311
-        body = _frames(services.store, hub, run, cursor, settings.sse_heartbeat_interval, settings.sse_retry_ms,
-                       until)
+        body = _frames(services.store, hub, queue, run, cursor, (events, run), settings, until, held)
         response = Response(stream_with_context(body), mimetype="text/event-stream")
         response.headers["Cache-Control"] = "no-cache"
         response.headers["X-Accel-Buffering"] = "no"
         return response
 
 
-def _frames(store: RunStore, hub: Hub, run: Run, cursor: int, heartbeat: float, retry_ms: int,
-            until: float | None) -> Iterator[str]:
-    yield f": run {run.id}\nretry: {retry_ms}\n\n"
+def _frames(store: RunStore, hub: Hub, queue, run: Run, cursor: int, first, settings, until: float | None,
+            held: contextlib.ExitStack) -> Iterator[str]:
+    yield f": run {run.id}\nretry: {settings.sse_retry_ms}\n\n"
     try:
-        with hub.subscription(run.id) as queue:
-            view: RunView | None = None  # built only when a fragment must be rendered here
-            for item in follow(store, queue, run.id, cursor, heartbeat, reads=hub.reads, until=until):
-                if item is HEARTBEAT:
-                    yield ": heartbeat\n\n"
-                    continue
-                event, html, key = item.event, item.html, (run.id, item.event.seq)
-                rendered = FRAMES.get(key)
-                if rendered is None:
-                    if html is None:  # replayed from the log: render it as the runner did
-                        if view is None:
-                            prefix = hub.reads.read(("log", run.id, event.seq - 1), 0,
-                                                    lambda e=event: store.events(run.id, until=e.seq - 1))
-                            view = fold(run.id, prefix)
-                        view.apply(event)
-                        html = render_fragment(view, event, run)
-                    elif view is not None:
-                        view.apply(event)
-                    rendered = FRAMES.put(key, fragment_frame(html, event))
+        view: RunView | None = None  # built only when a fragment must be rendered here
+        for item in follow(store, queue, run.id, cursor, settings.sse_heartbeat_interval, reads=hub.reads,
+                           until=until, first=first):
+            if item is HEARTBEAT:
+                yield ": heartbeat\n\n"
+                continue
+            event, html, key = item.event, item.html, (run.id, item.event.seq)
+            rendered = FRAMES.get(key)
+            if rendered is None:
+                if html is None:  # replayed from the log: render it as the runner did
+                    if view is None:
+                        prefix = hub.reads.read(("log", run.id, event.seq - 1), 0,
+                                                lambda e=event: store.events(run.id, until=e.seq - 1))
+                        view = fold(run.id, prefix)
+                    view.apply(event)
+                    html = render_fragment(view, event, run)
                 elif view is not None:
                     view.apply(event)
-                yield rendered
+                rendered = FRAMES.put(key, fragment_frame(html, event))
+            elif view is not None:
+                view.apply(event)
+            yield rendered
+        held.close()  # unsubscribed (and no longer a follower) before the client hears the end
         yield CLOSE_FRAME  # follow() returns only once the run is over
     except (FeedClosed, HubUnavailable, redis.RedisError):
         # Shutdown, the stream's lifetime, or Redis restarting: end without `close`, so EventSource
         # reconnects (to another worker, or once Redis is back) with Last-Event-ID and misses nothing.
         return
+    finally:
+        held.close()
 
 
 sse = RunEventStream("events", __name__)

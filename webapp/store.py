@@ -51,6 +51,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.cluster import ClusterNode, RedisCluster
+from redis.driver_info import DriverInfo
 from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError, TryAgainError
 
 from agents.events import Event
@@ -215,6 +216,9 @@ def channel_run(name: bytes | str) -> tuple[str, bool]:
 
 
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+# Shared by every connection: otherwise redis-py reads its own package metadata for each new one
+# (~1 ms, in the middle of a connect storm while the pool grows).
+DRIVER = DriverInfo()
 
 
 def connect(url: str, pool_size: int) -> redis.Redis | RedisCluster:
@@ -227,7 +231,7 @@ def connect(url: str, pool_size: int) -> redis.Redis | RedisCluster:
     scheme, _, rest = url.partition("://")
     if scheme not in CLUSTER_SCHEMES:
         pool = redis.BlockingConnectionPool.from_url(url, max_connections=pool_size, timeout=10,
-                                                     health_check_interval=30)
+                                                     health_check_interval=30, driver_info=DRIVER)
         return redis.Redis(connection_pool=pool)
     parts = urlsplit(f"{CLUSTER_SCHEMES[scheme]}://{rest}")
     credentials, _, hosts = parts.netloc.rpartition("@")
@@ -235,7 +239,7 @@ def connect(url: str, pool_size: int) -> redis.Redis | RedisCluster:
     first = f"{credentials}@{hosts.split(',')[0]}" if credentials else hosts.split(",")[0]
     return _Cluster.from_url(urlunsplit(parts._replace(netloc=first)), startup_nodes=seeds,
                                  connection_pool_class=redis.BlockingConnectionPool, max_connections=pool_size,
-                                 timeout=10, health_check_interval=30)
+                                 timeout=10, health_check_interval=30, driver_info=DRIVER)
 
 
 class _Cluster(RedisCluster):
