@@ -266,13 +266,13 @@ def submit(app: Flask, entries, *, source: str = "web", extra: dict[str, str] | 
     """
     services = app.extensions["saa"]
     dispatcher = services.dispatcher_for_worker()
-    pipe = services.redis.pipeline(transaction=True)
-    runs = [services.store.create(alert, raw, filename=filename, source=source, extra=extra, pipe=pipe)
+    writes = services.store.writes()  # one transaction; on a cluster, ordered phases (webapp/store.py)
+    runs = [services.store.create(alert, raw, filename=filename, source=source, extra=extra, writes=writes)
             for alert, raw, filename in entries]
     if also is not None:
-        also(pipe, runs)
-    services.queue.enqueue(pipe, [run.id for run in runs], min(take, dispatcher.room()))
-    taken = pipe.execute()[-1]
+        also(writes.phase(writes.INDEXES), runs)
+    services.queue.enqueue(writes.phase(writes.QUEUE), [run.id for run in runs], min(take, dispatcher.room()))
+    taken = writes.execute()[-1]
     dispatcher.launch([run_id.decode() for run_id in taken])
     if len(runs) > len(taken):
         dispatcher.poke()
