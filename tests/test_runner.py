@@ -87,3 +87,19 @@ def test_a_refused_write_stops_the_run_that_emitted_it(stored_run):
     target.join(timeout=5)
     assert isinstance(target.exception, StaleWriter)  # the run stopped at once, not at its next emit
     assert [e.type for e in store.events(run.id)] == ["run_resumed"]
+
+
+def test_an_append_that_would_leave_a_gap_is_refused_as_stale(stored_run):
+    """A log that lost its last events (a failover to a replica that had not received them) is not
+    written past: the writer stops, and the run is resumed from what the log holds."""
+    from agents.events import Event, EventType
+    from webapp.store import Append, StaleWriter
+
+    app, run = stored_run
+    store: RunStore = app.extensions["saa"].store
+    store.append([Append.of(Event(run_id=run.id, seq=1, ts=time.time(), type=EventType.RUN_STARTED))])
+    with pytest.raises(StaleWriter, match="gap"):
+        store.append([Append.of(Event(run_id=run.id, seq=3, ts=time.time(), type=EventType.STEP_STARTED))])
+    assert [e.seq for e in store.events(run.id)] == [1] and store.get(run.id).last_seq == 1
+    store.append([Append.of(Event(run_id=run.id, seq=2, ts=time.time(), type=EventType.STEP_STARTED))])
+    assert [e.seq for e in store.events(run.id)] == [1, 2]

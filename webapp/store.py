@@ -30,7 +30,8 @@ Batches (webapp/batches.py) and the model's shared rate limit (webapp/llm_limit.
 * ``llm:<endpoint>``    hash — the rate limiter's theoretical arrival times for one model endpoint
 
 Because the stream ID is the sequence number, appending is also fencing: Redis refuses an
-ID not greater than the last one, so two writers can never interleave or duplicate a seq.
+ID not greater than the last one, so two writers can never interleave or duplicate a seq; and
+the append script refuses one that would leave a gap (a log that lost its last events).
 
 Redis Cluster works too (``redis+cluster://`` URLs, :func:`connect`): the braces are hash tags,
 so a run's keys and channels share one hash slot. Every script and transaction touches one run,
@@ -67,9 +68,15 @@ FINAL_STATUSES = ("completed", "failed", "cancelled")
 # PUBLISH), then per event: entry id, event json, channel ('' for none), message; then the run
 # record's field/value pairs. Log, run record and publishes happen together or not at all; the
 # publishes only while some worker has a stream following the run. Returns how many do. The ids
-# are consecutive, so only the first can be refused, before anything is written.
+# are consecutive, so only the first can be refused, before anything is written: by XADD when it
+# is not after the log's last (another writer, or our own retry), here when it would leave a gap
+# (the log lost its last events: a failover to a replica that had not received them).
 _APPEND = """
 local n = tonumber(ARGV[2])
+local last = tonumber(redis.call('HGET', KEYS[2], 'last_seq') or '0')
+if tonumber(string.match(ARGV[4], '^%d+')) > last + 1 then
+  return redis.error_reply('ERR gap: the log ends at ' .. last)
+end
 for i = 0, n - 1 do
   local added = redis.pcall('XADD', KEYS[1], ARGV[4 + 4 * i], 'e', ARGV[5 + 4 * i])
   if type(added) == 'table' and added.err then return redis.error_reply(added.err) end
@@ -448,6 +455,8 @@ class RunStore:
             return bool(self._append(keys=[events_key(first.run_id), run_key(first.run_id),
                                            followers_key(first.run_id)], args=args))
         except redis.ResponseError as exc:
+            if "gap: the log ends at" in str(exc):  # the run resumes from what the log holds
+                raise StaleWriter(f"seq {first.seq} of run {first.run_id} would leave a {exc}") from None
             if "equal or smaller" not in str(exc):
                 raise
             # Either another writer got there first (we are stale), or this is a retry of our
