@@ -18,6 +18,7 @@ from httpx_sse import connect_sse
 
 from tests.conftest import Browser, log_of, server_env, terminal, until_followed, wait_for
 from tests.redis_cluster import LocalCluster
+from tests.test_batches import NAMES, submit, until_finished, zipped
 from tests.test_e2e import read_stream, start_analysis
 from tests.test_streams import FAST_RECOVERY, assert_gap_free, owner_pid
 from webapp.store import alert_key, channel, events_key, followers_key, lease_key, run_key
@@ -86,6 +87,16 @@ def test_a_run_lives_in_one_slot_and_is_watched_through_its_shard(cluster, clust
     assert [int(e.id) for e in rest[:-1]] == [e.seq for e in events if e.seq > middle]
     page = cluster_server.client().get(f"/analyses/{run_id}").text
     assert "verdict verdict--escalate" in page
+
+
+def test_a_batch_on_a_cluster(cluster_server, crds):
+    """A batch's runs, its record and their queue entries span slots: written in order, all run."""
+    response = submit(Browser(cluster_server), [("three.zip", zipped(NAMES[:3]))])
+    assert response.status_code == 201, response.text
+    done = until_finished(crds, cluster_server, response.json()["batch_id"])
+    assert done["done"] == 3 and done["counts"].get("failed", 0) == 0
+    for item in done["items"]:
+        assert_gap_free(log_of(crds, item["run_id"]))
 
 
 def test_cancel_on_a_cluster(cluster_server, crds):

@@ -135,30 +135,40 @@ class Append:
 
 
 class Writes:
-    """Writes that belong together, in phases: on one Redis, a single transaction (all or nothing);
-    on a cluster, where a transaction cannot span hash slots, each phase is a pipeline executed
-    only once the phases before it are written — the run's keys, then the indexes that make it
-    visible (and recoverable), then its queue entry that lets a worker start it. Should a phase
-    fail there, what the earlier ones wrote is nobody's to see or run, and the caller gets the error.
-    """
+    """Writes that belong together: on one Redis, a single transaction (all or nothing). On a
+    cluster, where a transaction cannot span hash slots, they go in order instead — the runs' keys,
+    then the indexes that make them visible (and recoverable), then the :meth:`last` write (the
+    queue entry that lets a worker start them) — each step only once the one before is written.
+    Should a step fail there, what the earlier ones wrote is nobody's to see or run, and the caller
+    gets the error."""
 
-    RUNS, INDEXES, QUEUE = range(3)
+    RUNS, INDEXES = 0, 1
 
     def __init__(self, client, *, cluster: bool):
-        self.cluster = cluster
+        self.client, self.cluster = client, cluster
+        self._last = None
         if cluster:
-            self._phases = [client.pipeline(transaction=False) for _ in range(3)]
+            self._phases = [client.pipeline(transaction=False) for _ in range(2)]
         else:
-            self._phases = [client.pipeline(transaction=True)] * 3
+            self._phases = [client.pipeline(transaction=True)] * 2
 
     def phase(self, phase: int):
         return self._phases[phase]
 
+    def last(self, write) -> None:
+        """``write(client)`` runs after everything else: in the transaction on one Redis (given the
+        pipeline); on a cluster, on its own (given the client: scripts cannot be pipelined there)."""
+        if self.cluster:
+            self._last = write
+        else:
+            write(self._phases[0])
+
     def execute(self) -> list:
-        """Every result, in phase order (on one Redis: in the order the writes were added)."""
+        """Every result in order; the last write's is last."""
         if not self.cluster:
             return self._phases[0].execute()
-        return [result for pipe in self._phases for result in pipe.execute()]
+        results = [result for pipe in self._phases for result in pipe.execute()]
+        return results + ([self._last(self.client)] if self._last is not None else [])
 
 
 class StaleWriter(RuntimeError):

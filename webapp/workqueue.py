@@ -112,10 +112,11 @@ class WorkQueue:
     def _take_keys(self) -> list[str]:
         return [self.waiting_key, self.slots_key, self.instance_slots_key, queue_key("ticket")]
 
-    def enqueue(self, pipe: redis.client.Pipeline, run_ids: list[str], room: int) -> None:
-        """In the caller's transaction: queue the runs and take up to ``room`` from the head for
-        this instance. The transaction's last result is the list of ids taken."""
-        self._queue_and_take(keys=self._take_keys(), args=[self.cap, self.slot_ttl_ms, room, *run_ids], client=pipe)
+    def enqueue(self, pipe, run_ids: list[str], room: int):
+        """Queue the runs and take up to ``room`` from the head for this instance: in the caller's
+        transaction (``pipe``; its result is the list of ids taken), or at once with a client."""
+        return self._queue_and_take(keys=self._take_keys(), args=[self.cap, self.slot_ttl_ms, room, *run_ids],
+                                    client=pipe)
 
     def take(self, room: int) -> list[str]:
         """Take up to ``room`` runs from the head of the queue, as far as this instance has slots."""
@@ -271,7 +272,8 @@ def submit(app: Flask, entries, *, source: str = "web", extra: dict[str, str] | 
             for alert, raw, filename in entries]
     if also is not None:
         also(writes.phase(writes.INDEXES), runs)
-    services.queue.enqueue(writes.phase(writes.QUEUE), [run.id for run in runs], min(take, dispatcher.room()))
+    room = min(take, dispatcher.room())
+    writes.last(lambda client: services.queue.enqueue(client, [run.id for run in runs], room))
     taken = writes.execute()[-1]
     dispatcher.launch([run_id.decode() for run_id in taken])
     if len(runs) > len(taken):
