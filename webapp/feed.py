@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import gevent
 import gevent.event
+import gevent.lock
 import gevent.queue
 import redis
 from flask_sse import Message
@@ -148,6 +149,7 @@ class Hub:
         self._listeners: dict[bytes, set[gevent.queue.Queue]] = defaultdict(set)  # channel -> queues
         self._clients: dict[str, int] = defaultdict(int)  # client subscriptions per run
         self._subscriber: Subscriber | None = None
+        self._starting = gevent.lock.Semaphore()
         self.token = f"{socket.gethostname()}:{self.pid}:{uuid.uuid4().hex[:8]}"
         # One writer per worker, in order, each write carrying the counts at that moment: a stale
         # "nobody here" can never overtake a newer "one here".
@@ -177,12 +179,14 @@ class Hub:
         if self.closed:
             raise HubUnavailable("this server is shutting down")
         if self._subscriber is None:
-            try:
-                sharded = self.store.sharded
-            except redis.RedisError as exc:
-                raise HubUnavailable(f"the event channel is not available ({exc})") from None
-            self._subscriber = Subscriber(self.client, sharded=sharded, deliver=self._on_message,
-                                          resubscribed=self._on_resubscribed, clock=self.reads.now)
+            with self._starting:  # one subscriber per hub, however many streams arrive while it starts
+                if self._subscriber is None:
+                    try:
+                        sharded = self.store.sharded  # asks Redis: other greenlets run meanwhile
+                    except redis.RedisError as exc:
+                        raise HubUnavailable(f"the event channel is not available ({exc})") from None
+                    self._subscriber = Subscriber(self.client, sharded=sharded, deliver=self._on_message,
+                                                  resubscribed=self._on_resubscribed, clock=self.reads.now)
         if self._refresher is None or self._refresher.dead:
             self._refresher = gevent.spawn(self._refresh)
         if not self._subscriber.wait_connected(timeout):
@@ -199,20 +203,21 @@ class Hub:
         keeper's goes on, and gets RESYNC once it is confirmed.
         """
         self.ensure_ready()
+        subscriber = self._subscriber
         name = (channel(run_id) if client else control_channel(run_id)).encode()
         queue = Subscription(QUEUE_SIZE)
         self._listeners[name].add(queue)
-        self._subscriber.add(name)
+        subscriber.add(name)
         self._clients[run_id] += client
         try:
             # Active once both Redis has confirmed the subscription and the followers entry is written
             # (from then on, events are published): log reads started after that see every later event.
             announced = self.announce([run_id]) if client else 0
-            confirmed = self._subscriber.wait(name, SUBSCRIBE_WAIT)
+            confirmed = subscriber.wait(name, SUBSCRIBE_WAIT)
             if confirmed is None:
                 if client:
                     raise HubUnavailable("the event channel did not confirm the subscription")
-                self._subscriber.mark_broken(name)
+                subscriber.mark_broken(name)
             queue.active_since = max(announced, confirmed or self.reads.now())
             yield queue
         finally:
@@ -227,7 +232,7 @@ class Hub:
                 listeners.discard(queue)
                 if not listeners:
                     del self._listeners[name]
-                    self._subscriber.remove(name)
+                    subscriber.remove(name)
 
     def announce(self, run_ids) -> int:
         """Write this worker's count of streams following each run to its followers hash, and
