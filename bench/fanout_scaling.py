@@ -155,6 +155,7 @@ def simulated_workers(url: str, args) -> list[dict]:
                     store._sharded = False
                 proc.stdin.write("go\n")
                 proc.stdin.flush()
+                assert proc.stdout.readline().strip() == "counting"
                 published = publish(store, runs, args.rate_per_worker * hubs, args.seconds)
                 time.sleep(0.5)
                 proc.stdin.write("stop\n")

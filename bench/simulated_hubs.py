@@ -5,8 +5,8 @@
 Each ``per-run`` hub is a real :class:`webapp.feed.Hub` with its own Redis client and subscriber
 connection, following RUNS_PER_HUB runs of its own; each ``pattern`` one holds ``PSUBSCRIBE
 analysis:*``, as every worker did before. Prints {"ready": [run ids]} once subscribed, counts
-the messages each receives from the line "go" on stdin to the line "stop", then prints the
-counts.
+the messages each receives from the line "go" on stdin (answered "counting") to the line "stop",
+then prints the counts.
 """
 
 from gevent import monkey
@@ -56,6 +56,7 @@ def main(url: str, hubs: int, runs_per_hub: int, mode: str) -> None:
         assert sys.stdin.readline().strip() == command
         if command == "go":
             counts[:] = [0] * hubs
+            print("counting", flush=True)  # the publisher starts only now
     print(json.dumps(counts), flush=True)
     gevent.killall(greenlets, block=False)
 
