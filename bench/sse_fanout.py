@@ -16,7 +16,8 @@ publish time, so the clients measure publish→receipt latency themselves; *deli
 events received by streams still held at the end against those published to their runs.
 
     python -m bench.sse_fanout --clients 20000 --workers 2 --client-procs 4 --rate 1000 --seconds 20
-    python -m bench.sse_fanout --clients 10000 --one-run      # one popular run
+    python -m bench.sse_fanout --clients 10000 --one-run --rate 10   # one popular run (each event
+                                                                     # goes to every stream: keep the rate low)
     python -m bench.sse_fanout --smoke                       # seconds; the test suite runs it
 
 Results go to BENCHMARKS.md (section "SSE fan-out"; ``--one-run``: "SSE fan-out, one run").
