@@ -17,7 +17,8 @@ from flask_wtf.csrf import CSRFProtect
 from agents.analyst_offline import OfflineAnalyst
 from webapp.config import Settings
 from webapp.paths import resource_dir
-from webapp.store import PREFIX, RunStore, connect
+from webapp.redis_conn import connect
+from webapp.store import PREFIX, RunStore
 
 csrf = CSRFProtect()
 

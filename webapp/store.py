@@ -33,7 +33,7 @@ Because the stream ID is the sequence number, appending is also fencing: Redis r
 ID not greater than the last one, so two writers can never interleave or duplicate a seq; and
 the append script refuses one that would leave a gap (a log that lost its last events).
 
-Redis Cluster works too (``redis+cluster://`` URLs, :func:`connect`): the braces are hash tags,
+Redis Cluster works too (``redis+cluster://`` URLs, webapp/redis_conn.py): the braces are hash tags,
 so a run's keys and channels share one hash slot. Every script and transaction touches one run,
 hence one slot (the work queue's keys share ``{queue}``); writes spanning slots — a new run, its
 index entries and its queue entry — go in ordered phases (:class:`Writes`). Messages go out
@@ -48,14 +48,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from redis.cluster import ClusterNode, RedisCluster
-from redis.driver_info import DriverInfo
-from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError, TryAgainError
+from redis.cluster import RedisCluster
 
 from agents.events import Event
+from webapp.redis_conn import is_cluster
 
 PREFIX = "saa:"
 RUNS_INDEX = f"{PREFIX}runs"
@@ -230,58 +228,6 @@ def channel_run(name: bytes | str) -> tuple[str, bool]:
     name = name.decode() if isinstance(name, bytes) else name
     run_id = name[name.index("{") + 1:name.index("}")]
     return run_id, name.endswith(":control")
-
-
-CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
-# Shared by every connection: otherwise redis-py reads its own package metadata for each new one
-# (~1 ms, in the middle of a connect storm while the pool grows).
-DRIVER = DriverInfo()
-
-
-def connect(url: str, pool_size: int) -> redis.Redis | RedisCluster:
-    """The process's client for ``url``: one explicitly sized, blocking pool per process (per node
-    on a cluster), so greenlets wait for a connection instead of failing when all are busy.
-
-    ``redis+cluster://host:port[,host:port...]`` (or ``rediss+cluster://``) names seed nodes of
-    a Redis Cluster; anything else is one Redis server.
-    """
-    scheme, _, rest = url.partition("://")
-    if scheme not in CLUSTER_SCHEMES:
-        pool = redis.BlockingConnectionPool.from_url(url, max_connections=pool_size, timeout=10,
-                                                     health_check_interval=30, driver_info=DRIVER)
-        return redis.Redis(connection_pool=pool)
-    parts = urlsplit(f"{CLUSTER_SCHEMES[scheme]}://{rest}")
-    credentials, _, hosts = parts.netloc.rpartition("@")
-    seeds = [ClusterNode(*_host_port(h)) for h in hosts.split(",") if h]
-    first = f"{credentials}@{hosts.split(',')[0]}" if credentials else hosts.split(",")[0]
-    return _Cluster.from_url(urlunsplit(parts._replace(netloc=first)), startup_nodes=seeds,
-                                 connection_pool_class=redis.BlockingConnectionPool, max_connections=pool_size,
-                                 timeout=10, health_check_interval=30, driver_info=DRIVER)
-
-
-class _Cluster(RedisCluster):
-    """A RedisCluster whose outages are ConnectionErrors, as they are for one Redis — no node can be
-    reached, a slot has no master, the cluster is down while a failover elects one — so that every
-    path riding out an outage (the runner, the keeper, recovery) treats both alike."""
-
-    def execute_command(self, *args, **kwargs):
-        try:
-            return super().execute_command(*args, **kwargs)
-        except (ClusterDownError, TryAgainError, SlotNotCoveredError) as exc:
-            raise redis.ConnectionError(str(exc)) from exc
-        except RedisClusterException as exc:
-            if isinstance(exc.__cause__, redis.ConnectionError | redis.TimeoutError):
-                raise redis.ConnectionError(str(exc)) from exc
-            raise
-
-
-def _host_port(hostport: str) -> tuple[str, int]:
-    host, _, port = hostport.rpartition(":")
-    return (host, int(port)) if host else (hostport, 6379)
-
-
-def is_cluster(client) -> bool:
-    return isinstance(client, RedisCluster)
 
 
 def is_run_id(value: str) -> bool:
