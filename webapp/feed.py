@@ -200,9 +200,17 @@ class Hub:
         are counted in its followers hash; the run's own keeper (``client=False``) receives its
         control messages (a cancel). Either gets RESYNC when messages may have been missed. A
         client subscription Redis does not confirm in time raises :class:`HubUnavailable`; the
-        keeper's goes on, and gets RESYNC once it is confirmed.
+        keeper's goes on, and gets RESYNC once it is confirmed (meanwhile it reads the durable
+        cancel flag at each renewal of its lease).
         """
-        self.ensure_ready()
+        try:
+            self.ensure_ready()
+        except HubUnavailable:
+            if client or self._subscriber is None:
+                if client:
+                    raise
+                yield Subscription(QUEUE_SIZE)  # nothing to subscribe with yet: the keeper polls the flag
+                return
         subscriber = self._subscriber
         name = (channel(run_id) if client else control_channel(run_id)).encode()
         queue = Subscription(QUEUE_SIZE)
