@@ -206,10 +206,10 @@ class Hub:
         try:
             self.ensure_ready()
         except HubUnavailable:
-            if client or self._subscriber is None:
-                if client:
-                    raise
-                yield Subscription(QUEUE_SIZE)  # nothing to subscribe with yet: the keeper polls the flag
+            if client:
+                raise
+            if self._subscriber is None:  # nothing to subscribe with yet: the keeper reads the flag
+                yield Subscription(QUEUE_SIZE)
                 return
         subscriber = self._subscriber
         name = (channel(run_id) if client else control_channel(run_id)).encode()
