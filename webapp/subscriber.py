@@ -245,6 +245,8 @@ class Subscriber:
     def wait_connected(self, timeout: float) -> bool:
         """Whether the connections that hold (or, on one Redis, will hold) our channels are up."""
         links = [link for link in self._links.values() if link.channels or not self.cluster]
+        if all(link.connected.is_set() for link in links):
+            return True  # the usual case, without a timer
         with gevent.Timeout(timeout, False):
             for link in links:
                 link.connected.wait()
