@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--max-pattern-hubs", type=int, default=16, help="the old design costs W² messages")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds; prints JSON, writes nothing")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON, do not write BENCHMARKS.md")
     args = parser.parse_args(argv)
     if args.smoke:
         vars(args).update(SMOKE)
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> dict:
         results = {"real": real_workers(url, work, args), "simulated": simulated_workers(url, args)}
     finally:
         server.stop()
-    if args.smoke:
+    if args.smoke or args.json:
         print(json.dumps(results))
     else:
         write_section("Fan-out scaling", render(results, args))
