@@ -175,8 +175,8 @@ def simulated_workers(url: str, args) -> list[dict]:
 
 # ----------------------------------------------------------------------------- main
 
-SMOKE = {"workers": [1, 2], "hubs": [1, 2, 4], "streams_per_worker": 20, "runs_per_hub": 10,
-         "rate_per_worker": 20, "seconds": 1.0, "max_pattern_hubs": 4}
+SMOKE = {"workers": [2], "hubs": [1, 3], "streams_per_worker": 20, "runs_per_hub": 10,
+         "rate_per_worker": 20, "seconds": 1.0, "max_pattern_hubs": 3}
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -28,16 +28,20 @@ from webapp.store import RunStore  # noqa: E402
 def main(url: str, hubs: int, runs_per_hub: int, mode: str) -> None:
     counts = [0] * hubs
     runs = [[uuid.uuid4().hex for _ in range(runs_per_hub)] for _ in range(hubs)]
+    subscribed = []
 
     def follow(h: int, hub: Hub, run_id: str) -> None:
-        with hub.subscription(run_id) as queue:
+        with hub.subscription(run_id) as queue:  # confirmed by Redis, followers written
+            subscribed.append(run_id)
             while True:
                 if getattr(queue.get(), "id", None) is not None:
                     counts[h] += 1
 
     def pattern(h: int) -> None:
-        pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+        pubsub = redis.Redis.from_url(url).pubsub()
         pubsub.psubscribe("analysis:*")
+        assert pubsub.get_message(timeout=10)["type"] == "psubscribe"
+        subscribed.append(h)
         for message in pubsub.listen():
             if message["type"] == "pmessage":
                 counts[h] += 1
@@ -49,7 +53,10 @@ def main(url: str, hubs: int, runs_per_hub: int, mode: str) -> None:
             greenlets += [gevent.spawn(follow, h, hub, run_id) for run_id in runs[h]]
         else:
             greenlets.append(gevent.spawn(pattern, h))
-    gevent.sleep(1 + hubs * runs_per_hub / 2000)  # subscribed, announced
+    expected = hubs * runs_per_hub if mode == "per-run" else hubs
+    with gevent.Timeout(60):
+        while len(subscribed) < expected:
+            gevent.sleep(0.01)
     print(json.dumps({"ready": [r for hub_runs in runs for r in hub_runs]}), flush=True)
     for command in ("go", "stop"):
         gevent.socket.wait_read(sys.stdin.fileno())  # stdin is not cooperative: wait without blocking

@@ -103,7 +103,7 @@ def test_cancel_on_a_cluster(cluster_server, crds):
     session = Browser(cluster_server)
     run_id = start_analysis(session, "insider_false_positive_nova.xml")
     wait_for(crds, run_id, lambda e: e.type == "step_started")
-    response = session.http.post(f"/analyses/{run_id}/cancel", data={"csrf_token": session.token})
+    response = session.http.post(f"/analyses/{run_id}/cancel", data={"csrf_token": session.token, "confirmed": "yes"})
     assert response.status_code == 303
     assert terminal(crds, run_id).type == "run_cancelled"
     events = log_of(crds, run_id)

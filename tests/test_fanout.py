@@ -379,7 +379,9 @@ def test_on_redis_6_2_plain_pub_sub_serves_streams_and_cancels(start_server, tmp
 
         cancelled = start_analysis(session, "insider_false_positive_nova.xml")
         wait_for(client, cancelled, lambda e: e.type == "step_started")
-        assert session.http.post(f"/analyses/{cancelled}/cancel", data={"csrf_token": session.token}).status_code == 303
+        cancel = session.http.post(f"/analyses/{cancelled}/cancel",
+                                   data={"csrf_token": session.token, "confirmed": "yes"})
+        assert cancel.status_code == 303
         assert terminal(client, cancelled).type == "run_cancelled"
     finally:
         old.stop()
