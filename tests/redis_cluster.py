@@ -134,6 +134,8 @@ class LocalCluster:
         self.node(replica).cluster("failover")
         self._wait(lambda: self.node(replica).info("replication")["role"] == "master", timeout,
                    f"{replica} to take over from {master_port}")
+        self._wait(lambda: self.node(master_port).info("replication")["role"] == "slave", timeout,
+                   f"{master_port} to follow {replica}")  # every node then agrees on who serves the slots
         self.wait_healthy(timeout)
         return replica
 
