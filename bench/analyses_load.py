@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 from agents.events import Event  # noqa: E402
 from bench.report import write_section  # noqa: E402
 from tests.conftest import CSRF  # noqa: E402
-from tests.servers import AppServer  # noqa: E402
+from tests.servers import AppServer, provision, sign_in  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
 from webapp.store import ACTIVE_RUNS, events_key  # noqa: E402
 
@@ -66,8 +66,8 @@ def upload_all(server: AppServer, count: int, workers: int = 16) -> list[tuple[s
 
     One keep-alive connection per uploading thread: the client shares the machine's two cores
     with the server, so it should spend as little of them as it can."""
-    with httpx.Client(base_url=server.url, timeout=120) as http:
-        token = CSRF.search(http.get("/").text).group(1)
+    with server.client(role=None, timeout=120) as http:
+        token = CSRF.search(sign_in(http, server.identity).text).group(1)  # signed in, as an analyst
         cookies = dict(http.cookies)
     local = threading.local()
     forms = [httpx.Request("POST", f"{server.url}/analyses", data={"csrf_token": token},
@@ -167,7 +167,8 @@ def main() -> None:
            "LLM_TIMEOUT": "60", "SECRET_KEY": "bench", "DATA_CACHE_DIR": str(work / "cache"),
            "REDIS_POOL_SIZE": "400", "ACCESS_LOG": "",
            "MAX_RUNS_IN_FLIGHT": str(max(args.concurrent))}  # all at once: what this benchmark measures
-    server = AppServer(env=env, log_path=work / "server.log", workers=args.workers).start()
+    server = AppServer(env=env, log_path=work / "server.log", workers=args.workers,
+                       identity=provision(f"sqlite:///{work / 'record' / 'analyzer.sqlite3'}")).start()
     client = redis.Redis.from_url(store.url)
     try:
         upload_all(server, 3)  # warm: data indexes, graph compilation, connections

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from agents.events import Event  # noqa: E402
 from bench.report import write_section  # noqa: E402
-from tests.servers import AppServer  # noqa: E402
+from tests.servers import AppServer, provision  # noqa: E402
 from webapp.batch_client import CSRF  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
 from webapp.store import events_key, run_key  # noqa: E402
@@ -84,12 +84,13 @@ def measure(args, work: Path) -> dict:
            "DATA_CACHE_DIR": str(work / "cache"), "ACCESS_LOG": "", "REDIS_POOL_SIZE": "400"}
     if args.max_in_flight:
         env["MAX_RUNS_IN_FLIGHT"] = str(args.max_in_flight)
+    identity = provision(f"sqlite:///{work / 'record' / 'analyzer.sqlite3'}")  # one record for every instance
     servers = [AppServer(env={**env, "INSTANCE_NAME": f"bench-{n}"}, log_path=work / f"server-{n}.log",
-                         workers=args.workers).start() for n in range(args.instances)]
+                         workers=args.workers, identity=identity).start() for n in range(args.instances)]
     client = redis.Redis.from_url(store.url)
     payload = alerts_zip(args.alerts)
     try:
-        with httpx.Client(base_url=servers[0].url, timeout=300, headers={"Accept": "application/json"}) as http:
+        with servers[0].client(timeout=300, headers={"Accept": "application/json"}) as http:  # an analyst's token
             token = CSRF.search(http.get("/").raise_for_status().text).group(1)
             for server in servers[1:]:  # every instance up before the clock starts
                 httpx.get(server.url + "/healthz", timeout=60).raise_for_status()

@@ -79,7 +79,8 @@ def scrape(server, workers: int, tries: int = 400) -> dict[str, tuple[float, flo
         return float(match.group(1)) if match else 0.0
 
     for _ in range(tries):
-        text = httpx.get(f"{server.url}/metrics", headers={"Connection": "close"}, timeout=30).text
+        text = httpx.get(f"{server.url}/metrics", timeout=30, headers={
+            "Connection": "close", "Authorization": f"Bearer {server.identity.metrics_token}"}).text
         pid = re.search(r'^saa_worker_info\{pid="(\d+)"\}', text, re.M).group(1)
         found[pid] = (value("saa_feed_messages_total", text), value("saa_sse_streams_open", text))
         if len(found) == workers:
@@ -100,7 +101,8 @@ def real_workers(url: str, work: Path, args) -> list[dict]:
         server = AppServer(env=env, log_path=work / f"workers-{workers}.log", workers=workers).start()
         mine, theirs = multiprocessing.get_context("fork").Pipe()
         clients = multiprocessing.get_context("fork").Process(
-            target=sse_clients.serve, args=(theirs, server.port, [f"/analyses/{r}/events" for r in runs], 128),
+            target=sse_clients.serve, args=(theirs, server.port, [f"/analyses/{r}/events" for r in runs], 128,
+                                            f"Authorization: Bearer {server.identity.tokens['analyst']}\r\n"),
             daemon=True)
         try:
             httpx.get(f"{server.url}/healthz", timeout=60)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 from bench.report import write_section  # noqa: E402
 from tests.conftest import SAMPLES, Browser  # noqa: E402
 from tests.expected_determinations import EXPECTED  # noqa: E402
-from tests.servers import AppServer  # noqa: E402
+from tests.servers import AppServer, provision  # noqa: E402
 from tests.test_e2e import read_stream  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
 
@@ -64,7 +64,8 @@ def main() -> None:
     store.start()
     env = {"REDIS_URL": store.url, "SECRET_KEY": "bench", "DATA_CACHE_DIR": str(work / "cache"), "ACCESS_LOG": "",
            "OPENAI_API_KEY": ""}
-    server = AppServer(env=env, log_path=work / "server.log", workers=1).start()
+    server = AppServer(env=env, log_path=work / "server.log", workers=1,
+                       identity=provision(f"sqlite:///{work / 'record' / 'analyzer.sqlite3'}")).start()
     try:
         session = Browser(server)
         names = sorted(EXPECTED)

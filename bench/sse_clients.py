@@ -21,9 +21,10 @@ SENT = re.compile(rb'data-sent=\\?"([0-9.]+)')
 
 
 class Streams:
-    def __init__(self, port: int, paths: list[str]):
+    def __init__(self, port: int, paths: list[str], headers: str = ""):
         self.port = port
         self.paths = paths
+        self.headers = headers  # e.g. "Authorization: Bearer …\r\n": this app's streams need a signed-in user
         self.counts = array("I", [0] * len(paths))
         self.answered = bytearray(len(paths))   # got "200" (our stack and the seed's answer at once)
         self.open = bytearray(len(paths))       # the connection is up (until the end or a failure)
@@ -39,7 +40,7 @@ class Streams:
             async with slots:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), 60)
                 writer.write(f"GET {self.paths[index]} HTTP/1.1\r\nHost: bench\r\n"
-                             "Accept: text/event-stream\r\n\r\n".encode())
+                             f"Accept: text/event-stream\r\n{self.headers}\r\n".encode())
                 await writer.drain()
         except (TimeoutError, OSError) as exc:
             self._fail(type(exc).__name__)
@@ -88,13 +89,13 @@ class Streams:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-def serve(conn, port: int, paths: list[str], in_flight: int) -> None:
+def serve(conn, port: int, paths: list[str], in_flight: int, headers: str = "") -> None:
     """A client process, driven by commands on ``conn``: ("ping",), ("connect", wait_answers), ("reset",)
     (zero the counts), ("report",), ("stop",)."""
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # one descriptor per stream
     loop = asyncio.new_event_loop()
-    streams = Streams(port, paths)
+    streams = Streams(port, paths, headers)
 
     async def main():
         commands: asyncio.Queue = asyncio.Queue()

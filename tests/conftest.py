@@ -1,10 +1,22 @@
-"""Shared fixtures: a real Redis, real gunicorn + gevent servers, and helpers to drive them."""
+"""Shared fixtures: a real Redis, real gunicorn + gevent servers, and helpers to drive them.
+
+Sign-in is on everywhere, as in production. The session provisions one record database with
+an account per role (tests.servers.provision); every server started here uses it, so:
+
+* ``server.client()`` is authenticated (the analyst's API token; /metrics gets the metrics token),
+  ``server.client(role="auditor")`` as another role, ``server.client(role=None)`` as a stranger;
+* ``Browser(server)`` signs in through the login form (cookies + CSRF), as a person would;
+* the Playwright ``page`` fixtures are signed in (as the analyst) before the test starts.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -13,7 +25,8 @@ import redis
 from playwright.sync_api import sync_playwright
 
 from agents.events import Event
-from tests.servers import REPO, AppServer
+from tests.postgres import PostgresServer
+from tests.servers import CSRF, IDENTITY_VAR, REPO, AppServer, Identity, provision, sign_in
 from webapp.embedded_redis import EmbeddedRedis
 from webapp.store import events_key, followers_key
 
@@ -75,6 +88,51 @@ def _isolated_data_cache(tmp_path_factory):
     os.environ["DATA_CACHE_DIR"] = str(tmp_path_factory.mktemp("data-cache"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def identity(tmp_path_factory) -> Identity:
+    """The session's record (SQLite) with one account per role; every server and in-process app
+    of the session uses it (DATABASE_URL), and nothing writes into the checkout's ./var."""
+    home = tmp_path_factory.mktemp("record")
+    os.environ["STATE_DIR"] = str(home / "state")
+    provisioned = provision(f"sqlite:///{home / 'record' / 'analyzer.sqlite3'}")
+    os.environ.update(provisioned.env())
+    os.environ[IDENTITY_VAR] = provisioned.to_json()
+    return provisioned
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (tests/postgres.py). Its directory is outside
+    pytest's (which is 0700 to root), since under root the server runs as ``postgres``."""
+    directory = Path(tempfile.mkdtemp(prefix="saa-pg-"))
+    server = PostgresServer(directory).start()
+    yield server
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def record_url(request, tmp_path) -> str:
+    """A fresh, migrated record database: an SQLite file, and a database on the real PostgreSQL."""
+    from webapp.record import schema
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'record' / 'analyzer.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres").create_database(f"t_{uuid.uuid4().hex[:16]}")
+    schema.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def record_db(record_url):
+    from webapp.record import Database
+
+    db = Database(record_url)
+    yield db
+    db.dispose()
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), persistent=False)
@@ -103,13 +161,15 @@ def server_env(redis_url: str, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def start_server(tmp_path_factory):
+def start_server(tmp_path_factory, identity):
     """Start app servers on demand; all are stopped at the end of the session."""
     started: list[AppServer] = []
 
-    def start(env: dict[str, str], workers: int = 2, name: str = "app", **options) -> AppServer:
+    def start(env: dict[str, str], workers: int = 2, name: str = "app", record: Identity | None = None,
+              **options) -> AppServer:
+        """``record``: another record database (with its accounts) than the session's."""
         log = tmp_path_factory.mktemp("logs") / f"{name}.log"
-        server = AppServer(env=env, log_path=log, workers=workers, **options).start()
+        server = AppServer(env=env, log_path=log, workers=workers, identity=record or identity, **options).start()
         started.append(server)
         return server
 
@@ -130,16 +190,28 @@ def paced_server(start_server, redis_url) -> AppServer:
     return start_server(server_env(redis_url, DEMO_STEP_DELAY="0.25"), name="paced")
 
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_SIGNED_IN: dict[tuple, dict[str, str]] = {}  # (record, secret key, role) -> the session's cookies
 
 
 class Browser:
-    """An HTTP session as a browser holds it: cookies plus the page's CSRF token."""
+    """An HTTP session as a browser holds it: signed in through the login form (as ``role``),
+    cookies plus the page's CSRF token. Like a browser's tabs, Browsers of one role share the
+    session the first of them signed in with (for servers sharing a record and a secret key):
+    signing in costs a password hash, which would otherwise add to every test that makes one."""
 
-    def __init__(self, server: AppServer):
-        self.http = server.client(follow_redirects=False)
-        page = self.http.get("/")
-        page.raise_for_status()
+    def __init__(self, server: AppServer, role: str = "analyst"):
+        self.http = server.client(follow_redirects=False, role=None)  # the session cookie is its credential
+        key = (server.identity.database_url, server.env.get("SECRET_KEY"), role)
+        page = None
+        if key in _SIGNED_IN:
+            self.http.cookies.update(_SIGNED_IN[key])
+            home = self.http.get("/login")  # signed in: sent to the role's home page
+            if home.status_code == 302:
+                page = self.http.get(home.headers["location"])
+        if page is None or page.status_code != 200:
+            self.http.cookies.clear()
+            page = sign_in(self.http, server.identity, role)
+            _SIGNED_IN[key] = dict(self.http.cookies)
         self.token = CSRF.search(page.text).group(1)
 
     def upload(self, content: bytes, filename: str = "alert.xml", *, htmx: bool = False) -> httpx.Response:
@@ -243,20 +315,33 @@ def _close(context, page_errors) -> None:
     assert list(page_errors) == [], f"the page had problems: {list(page_errors)}"
 
 
+def sign_in_browser(context, server: AppServer, role: str = "analyst") -> None:
+    """Sign a browser context in through the login form. Its cookie is for the host, so it holds
+    for every test server on 127.0.0.1 (they share the record and the secret key)."""
+    form = context.request.get(f"{server.url}/login")
+    response = context.request.post(f"{server.url}/login", max_redirects=0, form={
+        "csrf_token": CSRF.search(form.text()).group(1), "username": server.identity.username(role),
+        "password": server.identity.passwords[role]})
+    assert response.status == 303, f"sign-in as {role} failed: {response.status}"
+
+
 @pytest.fixture
-def page(chromium, page_errors):
+def page(chromium, page_errors, live_server):
     context, page = _page(chromium, page_errors)
+    sign_in_browser(context, live_server)
     yield page
     _close(context, page_errors)
 
 
 @pytest.fixture
-def open_page(chromium, page_errors):
-    """Pages on demand (``open_page(viewport=..., java_script_enabled=False)``), checked like ``page``."""
+def open_page(chromium, page_errors, live_server):
+    """Pages on demand (``open_page(viewport=..., java_script_enabled=False)``), checked like ``page``
+    and signed in like it."""
     contexts = []
 
     def open_(**options):
         context, page = _page(chromium, page_errors, **options)
+        sign_in_browser(context, live_server)
         contexts.append(context)
         return page
 
@@ -291,17 +376,27 @@ def axe_violations(page, source: str) -> list[dict]:
 
 
 @pytest.fixture
-def phone(chromium, page_errors):
-    """A page the size of a phone (390 × 844 CSS px, touch, mobile viewport)."""
+def phone(chromium, page_errors, live_server):
+    """A page the size of a phone (390 × 844 CSS px, touch, mobile viewport), signed in."""
     context, page = _page(chromium, page_errors, viewport={"width": 390, "height": 844}, is_mobile=True,
                           has_touch=True, device_scale_factor=2)
+    sign_in_browser(context, live_server)
     yield page
     _close(context, page_errors)
 
 
 @pytest.fixture
-def page_without_js(chromium, page_errors):
+def page_without_js(chromium, page_errors, live_server):
     context, page = _page(chromium, page_errors, java_script_enabled=False)
+    sign_in_browser(context, live_server)
+    yield page
+    _close(context, page_errors)
+
+
+@pytest.fixture
+def anonymous_page(chromium, page_errors):
+    """A browser nobody has signed in with."""
+    context, page = _page(chromium, page_errors)
     yield page
     _close(context, page_errors)
 

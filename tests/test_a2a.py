@@ -22,6 +22,7 @@ from google.protobuf import json_format
 from httpx_sse import connect_sse
 
 from tests.conftest import SAMPLES, Browser, server_env
+from tests.servers import Identity
 
 pytestmark = pytest.mark.e2e
 
@@ -43,9 +44,10 @@ def run(coro):
 
 
 async def _client(url: str, streaming: bool = True, token: str | None = None):
+    """An A2A SDK client; with sign-in on, every call carries an API token (the analyst's by default)."""
     config = ClientConfig(streaming=streaming)
-    if token:
-        config.httpx_client = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    token = token or Identity.current().tokens["analyst"]
+    config.httpx_client = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
     return await create_client(url, config)
 
 
@@ -57,9 +59,10 @@ async def stream_all(url: str, message: pb.Message, **kwargs) -> list[pb.StreamR
         await client.close()
 
 
-def rpc(server, method: str, params: dict | None = None, *, path: str = "/a2a", headers=V1, raw: str | None = None):
+def rpc(server, method: str, params: dict | None = None, *, path: str = "/a2a", headers=V1, raw: str | None = None,
+        role: str | None = "analyst"):
     body = raw if raw is not None else {"jsonrpc": "2.0", "id": 7, "method": method, "params": params or {}}
-    with server.client() as http:
+    with server.client(role=role) as http:
         if isinstance(body, str):
             return http.post(path, content=body, headers={"content-type": "application/json", **headers})
         return http.post(path, json=body, headers=headers)
@@ -96,7 +99,9 @@ def test_agent_cards_have_the_required_fields_and_cache_headers(live_server, pat
         etag = response.headers["etag"]
         assert http.get(path, headers={"If-None-Match": etag}).status_code == 304
         json_format.ParseDict(card, pb.AgentCard())  # a valid v1.0 AgentCard to the SDK's own schema
-        assert "securitySchemes" not in card  # no auth configured on this server
+        # Sign-in is always on: every card declares the bearer token its JSON-RPC calls need.
+        assert card["securitySchemes"]["bearer"]["httpAuthSecurityScheme"]["scheme"] == "Bearer"
+        assert card["securityRequirements"] == [{"schemes": {"bearer": {}}}]
     assert httpx.get(f"{live_server.url}/a2a/nobody/.well-known/agent-card.json").status_code == 404
 
 
@@ -119,9 +124,10 @@ def test_send_streaming_message_runs_an_alert_to_its_determination(live_server):
     decision = json_format.MessageToDict(artifact.parts[0])["data"]
     assert decision["determination"] == "ESCALATE" and decision["stor"]["instrument"] == "GLDX"
     # The task is a run: the browser sees it, with the same decision.
-    page = httpx.get(f"{live_server.url}/analyses/{task_id}").text
-    assert "WT-2024-0612-001" in page and "verdict--escalate" in page
-    assert f"/analyses/{task_id}" in httpx.get(f"{live_server.url}/").text
+    with live_server.client() as http:
+        page = http.get(f"/analyses/{task_id}").text
+        assert "WT-2024-0612-001" in page and "verdict--escalate" in page
+        assert f"/analyses/{task_id}" in http.get("/").text
 
 
 def test_send_message_blocks_until_done_and_honours_history_length(live_server):
@@ -202,7 +208,7 @@ def test_subscribe_mid_run_gets_the_task_then_the_rest(paced_server):
     later = [int(r.status_update.metadata["seq"]) for r in rest[1:] if r.HasField("status_update")]
     assert later[0] > seen and later == sorted(later) and rest[-1].status_update.status.state == pb.TASK_STATE_COMPLETED
     # Nothing lost: the task snapshot plus the updates after it cover every event of the run.
-    log = httpx.get(f"{paced_server.url}/analyses/{head[0].task.id}.json").json()["events"]
+    log = paced_server.client().get(f"/analyses/{head[0].task.id}.json").json()["events"]
     decision_seq = next(e["seq"] for e in log if e["type"] == "decision")
     assert sorted([*later, decision_seq]) == [e["seq"] for e in log if e["seq"] > seen]
 
@@ -307,7 +313,7 @@ def test_v0_3_methods_are_served_for_older_clients(live_server, paced_server):
     got = rpc(live_server, "tasks/get", {"id": sent["id"], "historyLength": 1}, headers={"A2A-Version": "0.3"}).json()
     assert got["result"]["id"] == sent["id"] and len(got["result"]["history"]) == 1
     assert rpc(live_server, "tasks/cancel", {"id": sent["id"]}, headers={}).json()["error"]["code"] == -32002
-    with httpx.Client(base_url=paced_server.url, timeout=60) as http, http.stream(
+    with paced_server.client(timeout=60) as http, http.stream(
             "POST", "/a2a", json={"jsonrpc": "2.0", "id": 1, "method": "message/stream",
                                   "params": {"message": {**message, "messageId": "m2"}}}) as response:
         lines = [line for line in response.iter_lines() if line.startswith("data: ")]
@@ -325,11 +331,16 @@ def test_bearer_auth_is_declared_and_enforced(start_server, redis_url):
     card = httpx.get(f"{server.url}/.well-known/agent-card.json").json()  # cards stay public
     assert card["securitySchemes"]["bearer"]["httpAuthSecurityScheme"]["scheme"] == "Bearer"
     assert card["securityRequirements"] == [{"schemes": {"bearer": {}}}]
-    denied = rpc(server, "GetTask", {"id": "x"})
+    denied = rpc(server, "GetTask", {"id": "x"}, role=None)
     assert denied.status_code == 401 and denied.headers["www-authenticate"].startswith("Bearer")
+    assert error_of(denied)[1] == "UNAUTHENTICATED"
     assert rpc(server, "GetTask", {"id": "x"}, headers={**V1, "Authorization": "Bearer wrong"}).status_code == 401
+    # The static service token opens the A2A endpoints, and only them.
     responses = run(stream_all(server.url, alert_message(), token="s3cret-token"))
     assert responses[-1].status_update.status.state == pb.TASK_STATE_COMPLETED
+    task_id = responses[0].task.id
+    with server.client(role=None, headers={"Authorization": "Bearer s3cret-token"}) as http:
+        assert http.get(f"/analyses/{task_id}.json").status_code == 401
 
 
 # ----------------------------------------------------------------------------- delegation
@@ -342,7 +353,7 @@ def test_the_orchestrator_delegates_to_a_remote_specialist_over_a2a(start_server
         REMOTE_AGENT_TOKEN="peer-token"), workers=1, name="orchestrator")
     session = Browser(orchestrator)
     run_id = session.upload((SAMPLES / "insider_genuine_acme.xml").read_bytes()).headers["location"].split("/")[-1]
-    with httpx.Client(base_url=orchestrator.url, timeout=60) as http:
+    with orchestrator.client(timeout=60) as http:
         with connect_sse(http, "GET", f"/analyses/{run_id}/events") as source:
             types = [e.event for e in source.iter_sse() if e.data]
         report = http.get(f"/analyses/{run_id}.json").json()
@@ -355,7 +366,7 @@ def test_the_orchestrator_delegates_to_a_remote_specialist_over_a2a(start_server
     assert f"{specialist.url}/a2a/insider-dealing answered ESCALATE" in delegate["data"]["summary"]
     # A wash trade is not delegated (no URL configured for it): it runs in-process.
     other = session.upload((SAMPLES / "wash_genuine_gldx.xml").read_bytes()).headers["location"].split("/")[-1]
-    with httpx.Client(base_url=orchestrator.url, timeout=60) as http, connect_sse(
+    with orchestrator.client(timeout=60) as http, connect_sse(
             http, "GET", f"/analyses/{other}/events") as source:
         assert [e.event for e in source.iter_sse() if e.data][-1] == "close"
         assert "orchestrator.delegate" not in {e["step_id"] for e in http.get(f"/analyses/{other}.json").json()[

@@ -229,7 +229,8 @@ def test_the_cli_submits_a_folder_and_ends_with_a_summary(live_server, tmp_path)
     (tmp_path / "broken.xml").write_bytes(b"<SMARTSAlert>")
     result = subprocess.run([sys.executable, "-m", "webapp.cli", "analyse", str(tmp_path), "--server",
                              live_server.url], cwd=REPO, capture_output=True, text=True, timeout=120,
-                            env={"PATH": "/usr/bin:/bin", "COLUMNS": "100"})
+                            env={"PATH": "/usr/bin:/bin", "COLUMNS": "100",
+                                 "SMARTS_ANALYZER_TOKEN": live_server.identity.tokens["analyst"]})
     assert result.returncode == 0, result.stderr
     assert "refused: " in result.stderr and "broken.xml" in result.stderr
     assert f"Batch of 3 alerts: {live_server.url}/batches/" in result.stdout

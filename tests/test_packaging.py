@@ -1,4 +1,4 @@
-"""The wheel carries templates/, static/ and test_data/, and the installed app finds them."""
+"""The wheel carries templates/, static/, migrations/ and test_data/, and the installed app finds them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def test_wheel_contains_the_top_level_resources_and_the_app_finds_them(tmp_path)
     for expected in ("webapp/templates/base.html", "webapp/templates/fragments/_step.html",
                      "webapp/static/app.css", "webapp/static/vendor/htmx-2.0.11.min.js",
                      "webapp/static/vendor/htmx-ext-sse-2.2.4.js", "agents/test_data/trader_history.csv",
-                     "agents/test_data/alerts/insider_genuine_acme.xml", "webapp/gunicorn_conf.py"):
+                     "agents/test_data/alerts/insider_genuine_acme.xml", "webapp/gunicorn_conf.py",
+                     "webapp/migrations/env.py", "webapp/migrations/versions/0001_record.py"):
         assert expected in names, expected
 
     target = tmp_path / "site"

@@ -391,7 +391,9 @@ def test_a_dead_client_is_cleaned_up_at_the_next_heartbeat(gated_server, fake_ll
         wait_for(grds, run_id, asking_the_model)
         before = _open_streams(gated_server)
         raw = socket.create_connection(("127.0.0.1", gated_server.port))
-        raw.sendall(f"GET /analyses/{run_id}/events?after=10000 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        token = gated_server.identity.tokens["analyst"]
+        raw.sendall(f"GET /analyses/{run_id}/events?after=10000 HTTP/1.1\r\nHost: x\r\n"
+                    f"Authorization: Bearer {token}\r\n\r\n".encode())
         raw.settimeout(10)
         received = b""
         while b": run " not in received:  # headers and the first comment may come in separate reads

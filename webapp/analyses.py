@@ -5,6 +5,10 @@ page (or re-renders the page with the error); with htmx it answers the form frag
 the error in place, or an ``HX-Redirect`` to the analysis page. Several files, or a zip, make a
 batch instead (webapp/batches.py) and lead to the batch page. A client asking for JSON (the
 CLI) gets JSON answers. Every run goes through the work queue (webapp/workqueue.py).
+
+Who may call each view is decided before it runs (webapp/auth/access.py). Each view that
+reads or changes a case writes its audit entry (webapp/record) before it answers: if the
+record cannot be written, the case is not shown and nothing is done.
 """
 
 from __future__ import annotations
@@ -12,14 +16,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from agents.alerts import AlertError, parse_alert
-from webapp import batches, citations, intake, runner, workqueue
+from webapp import batches, cases, citations, intake, runner, workqueue
 from webapp import report as run_report
+from webapp.auth.access import a2a_error, actor, can_see_case
 from webapp.htmx import is_htmx, page_or_fragment
 from webapp.paths import resource_dir
+from webapp.record import RecordUnavailable, audit
 from webapp.templating import size_label
 from webapp.timeline import fold
 
@@ -80,7 +87,7 @@ def _start_one(raw: bytes, filename: str):
         alert = parse_alert(raw)
     except AlertError as exc:
         return _index(f"{filename}: {exc.message}", exc.status, filename)
-    [run] = workqueue.submit(current_app._get_current_object(), [(alert, raw, filename)])
+    [run] = workqueue.submit(current_app._get_current_object(), [(alert, raw, filename)], actor=actor())
     return _created(url_for("analyses.show", run_id=run.id), {"run_id": run.id})
 
 
@@ -93,7 +100,7 @@ def _start_batch(uploads):
         return _refused(f"None of the {received.files} files is an alert this app can investigate.", 422,
                         received.refused)
     label = uploads[0].filename if len(uploads) == 1 else f"{len(uploads)} files"
-    batch = batches.create(current_app._get_current_object(), received, label=label)
+    batch = batches.create(current_app._get_current_object(), received, label=label, actor=actor())
     return _created(url_for("batches.show", batch_id=batch.id),
                     {"batch_id": batch.id, "accepted": batch.accepted,
                      "refused": [{"filename": r.filename, "reason": r.reason} for r in batch.refused],
@@ -119,46 +126,56 @@ def _created(target: str, summary: dict):
     return redirect(target, code=303)
 
 
-def _load(run_id: str):
-    services = _services()
-    run = services.store.get(run_id)
-    if run is None:
+def _find(run_id: str, action: str | None = None) -> cases.CaseRun:
+    """The run (live or from the record) if this user may see its case; the access is audited."""
+    found = cases.find(_services(), run_id)
+    if found is None or not can_see_case(current_user, found.run.fields):
         abort(404)
-    return run, fold(run.id, services.store.events(run.id))
+    if action is not None:
+        audit.record(_services().db, actor(), action, case_id=found.run["alert_id"], run_id=found.run.id)
+    return found
+
+
+def _load(run_id: str, action: str | None = None):
+    found = _find(run_id, action)
+    return found.run, fold(found.run.id, found.events)
 
 
 @bp.get("/analyses/<run_id>")
 def show(run_id: str):
-    run, view = _load(run_id)
-    raw = _services().store.alert_bytes(run.id)
+    found = _find(run_id, "case.view")
+    raw = cases.alert_bytes(_services(), found)
     alert = parse_alert(raw) if raw else None
-    ahead = _services().queue.position(run.id) if view.status == "queued" else None
-    return render_template("analysis.html", run=run, view=view, alert=alert, queue_ahead=ahead)
+    view = fold(found.run.id, found.events)
+    ahead = _services().queue.position(found.run.id) if view.status == "queued" and found.live else None
+    return render_template("analysis.html", run=found.run, view=view, alert=alert, queue_ahead=ahead)
 
 
 @bp.get("/analyses/<run_id>.json")
 def report(run_id: str):
     """The run as one typed JSON document (webapp/report.py): its record, the decision, every event."""
-    run, view = _load(run_id)
-    return jsonify(run_report.build(run, view, _services().store.events(run.id)))
+    found = _find(run_id, "case.download_json")
+    return jsonify(run_report.build(found.run, fold(found.run.id, found.events), found.events))
 
 
 @bp.get("/analyses/<run_id>/report")
 def report_page(run_id: str):
     """The same report, readable: the record, the decision in brief and the event log as a table."""
-    run, view = _load(run_id)
-    return render_template("report.html", run=run, view=view,
-                           report=run_report.build(run, view, _services().store.events(run.id)))
+    found = _find(run_id, "case.view")
+    view = fold(found.run.id, found.events)
+    return render_template("report.html", run=found.run, view=view,
+                           report=run_report.build(found.run, view, found.events))
 
 
 @bp.get("/analyses/<run_id>/findings/<int:finding>/citations/<int:index>")
 def citation(run_id: str, finding: int, index: int):
     """The rows one citation of the decision points to: inline for htmx, a page without JavaScript."""
-    run, view = _load(run_id)
+    found = _find(run_id)  # part of viewing the case, which was recorded when its page was opened
+    run, view = found.run, fold(found.run.id, found.events)
     try:
         cited = citations.lookup(view.decision, finding, index)
         about = view.decision["findings"][finding]
-        rows = (citations.alert_elements(_services().store.alert_bytes(run.id), cited)
+        rows = (citations.alert_elements(cases.alert_bytes(_services(), found), cited)
                 if cited.get("source") == "alert"
                 else citations.read(_services().settings.data_dir, cited, about.get("tool", "")))
     except citations.NotCitable:
@@ -173,6 +190,7 @@ def stor(run_id: str):
     draft = (view.decision or {}).get("stor")
     if not draft:
         abort(404, description="This analysis has no STOR draft: only escalated alerts have one.")
+    audit.record(_services().db, actor(), "case.download_stor", case_id=run["alert_id"], run_id=run.id)
     body = render_template("stor.txt", run=run, decision=view.decision, stor=draft)
     return Response(body, mimetype="text/plain",
                     headers={"Content-Disposition": f'attachment; filename="STOR-draft-{run.id[:8]}.txt"'})
@@ -188,6 +206,8 @@ def cancel(run_id: str):
     if not is_htmx() and request.form.get("confirmed") != "yes":
         return render_template("cancel.html", run=run, view=view)
     if not run.finished:
+        # Recorded first (the cancel itself happens in Redis, outside the record's transaction).
+        audit.record(_services().db, actor(), "case.cancel", case_id=run["alert_id"], run_id=run.id)
         runner.cancel(current_app._get_current_object(), run.id)
     if is_htmx():
         return Response(status=204)
@@ -215,6 +235,17 @@ def csrf_failed(exc: CSRFError):
     if request.path.startswith("/analyses") and request.method == "POST" and request.path.count("/") == 1:
         return _index("The form had expired or did not come from this site. Reload the page and upload again.", 400)
     return render_template("error.html", code=400, message="The form had expired. Reload the page and retry."), 400
+
+
+@bp.app_errorhandler(RecordUnavailable)
+def record_unavailable(exc: RecordUnavailable):
+    current_app.logger.error("record unavailable: %s", exc)
+    message = "The system of record is unavailable, so nothing was done (every action must be recorded). Retry shortly."
+    if request.path.startswith("/a2a"):
+        return a2a_error(503, -32603, "RECORD_UNAVAILABLE", message)
+    if request.path.startswith("/analyses") and request.method == "POST" and request.path.count("/") == 1:
+        return _index(message, 503)
+    return render_template("error.html", code=503, message=message), 503
 
 
 @bp.app_errorhandler(404)

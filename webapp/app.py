@@ -1,24 +1,26 @@
 """The application factory.
 
-Handlers hold no state between requests; everything lives in Redis, so any worker or
-instance can serve any request for any run.
+Handlers hold no state between requests: live runs are in Redis, the record (cases, users,
+audit trail) in the database, so any worker or instance can serve any request for any run.
+Creating the app touches neither: a worker boots while Redis is down.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass, field
 
 import redis
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from agents.analyst_offline import OfflineAnalyst
 from webapp.config import Settings
 from webapp.paths import resource_dir
 from webapp.redis_conn import connect
-from webapp.store import PREFIX, RunStore
+from webapp.state import secret_key
+from webapp.store import RunStore
 
 csrf = CSRFProtect()
 
@@ -31,6 +33,7 @@ class Services:
     redis: redis.Redis
     store: RunStore
     queue: object | None = None        # webapp.workqueue.WorkQueue
+    db: object | None = None  # webapp.record.Database, bound by record.init_app
     hub: object | None = None
     dispatcher: object | None = None   # this worker's webapp.workqueue.Dispatcher
     extra: dict = field(default_factory=dict)
@@ -76,10 +79,6 @@ class Services:
         return self.extra["analyst"]
 
 
-def _secret_key(client: redis.Redis) -> str:
-    """With no SECRET_KEY set, share one generated key between all workers through Redis."""
-    client.set(f"{PREFIX}secret_key", secrets.token_hex(32), nx=True)
-    return client.get(f"{PREFIX}secret_key").decode()
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -92,26 +91,33 @@ def create_app(settings: Settings | None = None) -> Flask:
                 static_folder=str(resource_dir("static")))
     client = connect(settings.redis_url, settings.redis_pool_size)  # one Redis, or a cluster
     app.config.update(
-        SECRET_KEY=settings.secret_key or _secret_key(client),
+        SECRET_KEY=settings.secret_key or secret_key(settings.state_dir),
         # One alert, or a batch of them (several files or a zip), plus the multipart overhead.
         MAX_CONTENT_LENGTH=max(settings.max_alert_bytes, settings.batch_max_bytes) + 1024 * 1024,
         SSE_REDIS_URL=settings.redis_url,
-        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session; analysts keep tabs open
+        WTF_CSRF_TIME_LIMIT=settings.csrf_time_limit,
+        SESSION_COOKIE_NAME="saa_session",  # not "session": other apps on the same host keep theirs
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
     )
+    if settings.trusted_proxies:
+        # Client address, scheme and host as the trusted proxies report them (audit IPs, Secure cookies).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies,
+                                x_host=settings.trusted_proxies, x_port=settings.trusted_proxies)
     from webapp.workqueue import WorkQueue
 
     app.extensions["saa"] = Services(settings=settings, redis=client, store=RunStore(client, settings.run_ttl_seconds),
                                      queue=WorkQueue(client, instance=settings.instance_name,
                                                      cap=settings.max_runs_in_flight,
                                                      slot_ttl_ms=int(settings.lease_ttl * 1000)))
-    csrf.init_app(app)
 
-    from webapp import analyses, batch_pages, health, templating
+    from webapp import admin, analyses, audit_trail, auth, batch_pages, health, record, templating
     from webapp.a2a import bp as a2a
     from webapp.sse import sse
 
+    record.init_app(app)
+    auth.init_app(app)  # its access hook runs before CSRF's, so strangers get the login page, not a CSRF error
+    csrf.init_app(app)
     templating.init_app(app)
     csrf.exempt(a2a)  # JSON-RPC clients authenticate with bearer tokens, not browser sessions
     app.register_blueprint(a2a)
@@ -119,4 +125,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(batch_pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(sse)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(audit_trail.bp)
     return app

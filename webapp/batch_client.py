@@ -54,6 +54,13 @@ def analyse_batch(path: Path, *, server: str, token: str | None = None, console:
     try:
         with httpx.Client(base_url=server, timeout=120, headers=headers) as http:
             return _run(http, name, payload, console, errors)
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code in (401, 403):
+            errors.print(f"error: {server} refused this client ({exc.response.status_code}): pass an analyst's API "
+                         "token with --token or SMARTS_ANALYZER_TOKEN (`smarts-analyzer users token create`).")
+            return 2
+        errors.print(f"error: {server} answered {exc.response.status_code}.")
+        return 2
     except httpx.HTTPError as exc:
         errors.print(f"error: could not reach {server}: {exc}. Start one with `smarts-analyzer serve`, or pass "
                      "--server.")

@@ -26,6 +26,7 @@ from flask import Flask
 
 from webapp import workqueue
 from webapp.intake import Intake, Refused
+from webapp.record.audit import Actor
 from webapp.store import BATCHES_INDEX, FINAL_STATUSES, batch_key, batch_runs_key, is_run_id, run_key
 
 DETERMINATIONS = ("ESCALATE", "CLOSE", "NEEDS_HUMAN_REVIEW")
@@ -93,7 +94,7 @@ class Progress:
         return round(100 * self.done / self.total) if self.total else 100
 
 
-def create(app: Flask, intake: Intake, *, label: str, source: str = "web") -> Batch:
+def create(app: Flask, intake: Intake, *, label: str, source: str = "web", actor: Actor | None = None) -> Batch:
     """Store one run per accepted alert, the batch record and their queue entries together."""
     batch_id, now = uuid.uuid4().hex, time.time()
     fields = {"id": batch_id, "label": label[:200], "source": source, "created_at": repr(now),
@@ -109,7 +110,7 @@ def create(app: Flask, intake: Intake, *, label: str, source: str = "web") -> Ba
             pipe.expire(batch_key(batch_id), ttl)
             pipe.expire(batch_runs_key(batch_id), ttl)
 
-    workqueue.submit(app, [(a.alert, a.raw, a.filename) for a in intake.accepted], source=source,
+    workqueue.submit(app, [(a.alert, a.raw, a.filename) for a in intake.accepted], actor=actor, source=source,
                      extra={"batch_id": batch_id}, also=record, take=0)
     return _batch(fields)
 

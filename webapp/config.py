@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from webapp.paths import resource_dir
+from webapp.roles import ROLES
 
 # Specialists served by other A2A servers: the orchestrator delegates those alert types to them.
 REMOTE_AGENT_VARS = {"insider_dealing": "INSIDER_DEALING_AGENT_URL", "wash_trade": "WASH_TRADE_AGENT_URL",
@@ -26,6 +27,18 @@ def _float(name: str, default: float) -> float:
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw not in (None, "") else default
+
+
+def parse_role_map(raw: str) -> tuple[tuple[str, str], ...]:
+    """``OIDC_ROLE_MAP="surv-reviewers=reviewer,surv-analysts=analyst"``: claim value -> role, in
+    priority order (a user whose claim holds several values gets the first mapped one)."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        value, sep, role = item.rpartition("=")
+        if not sep or not value.strip() or role.strip() not in ROLES:
+            raise ValueError(f"OIDC_ROLE_MAP entry {item!r} is not VALUE=ROLE with a role among {', '.join(ROLES)}")
+        pairs.append((value.strip(), role.strip()))
+    return tuple(pairs)
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,29 @@ class Settings:
     batch_max_files: int
     batch_max_bytes: int
     batch_max_ratio: int
+    state_dir: Path
+    database_url: str
+    sqlite_synchronous: str
+    db_auto_upgrade: bool
+    idle_timeout: float
+    csrf_time_limit: int
+    login_max_failures: int
+    login_lockout_seconds: int
+    login_ip_max_failures: int
+    trusted_proxies: int
+    metrics_token: str | None
+    principal_cache_seconds: float
+    oidc_issuer_url: str | None
+    oidc_client_id: str | None
+    oidc_client_secret: str | None
+    oidc_scopes: str
+    oidc_role_claim: str
+    oidc_role_map: tuple[tuple[str, str], ...]
+    oidc_label: str
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer_url and self.oidc_client_id)
 
     @property
     def llm_enabled(self) -> bool:
@@ -68,6 +104,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
+        # Everything the app keeps on this machine (embedded Redis, the SQLite record, a generated
+        # secret key) lives under one directory, created 0700.
+        state_dir = Path(overrides.pop("state_dir", None) or os.environ.get("STATE_DIR") or Path.cwd() / "var")
         values = dict(
             redis_url=os.environ.get("REDIS_URL", ""),
             secret_key=os.environ.get("SECRET_KEY") or None,
@@ -106,6 +145,25 @@ class Settings:
             batch_max_files=_int("BATCH_MAX_FILES", 2000),
             batch_max_bytes=_int("BATCH_MAX_BYTES", 64 * 1024 * 1024),
             batch_max_ratio=_int("BATCH_MAX_RATIO", 100),
+            state_dir=state_dir,
+            database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{state_dir / 'record' / 'analyzer.sqlite3'}",
+            sqlite_synchronous=os.environ.get("SQLITE_SYNCHRONOUS", "NORMAL"),  # FULL: fsync every commit
+            db_auto_upgrade=os.environ.get("DB_AUTO_UPGRADE", "1") not in ("0", "false", "no"),
+            idle_timeout=_float("IDLE_TIMEOUT_MINUTES", 30.0) * 60,
+            csrf_time_limit=_int("CSRF_TIME_LIMIT", 4 * 3600),  # a form older than this is refused
+            login_max_failures=_int("LOGIN_MAX_FAILURES", 5),        # per account, then a lockout
+            login_lockout_seconds=_int("LOGIN_LOCKOUT_SECONDS", 900),
+            login_ip_max_failures=_int("LOGIN_IP_MAX_FAILURES", 20),  # per client IP per lockout window
+            trusted_proxies=_int("TRUSTED_PROXIES", 0),  # proxies in front whose X-Forwarded-* we believe
+            metrics_token=os.environ.get("METRICS_TOKEN") or None,
+            principal_cache_seconds=_float("PRINCIPAL_CACHE_SECONDS", 5.0),  # see webapp/auth/access.py
+            oidc_issuer_url=(os.environ.get("OIDC_ISSUER_URL") or "").rstrip("/") or None,
+            oidc_client_id=os.environ.get("OIDC_CLIENT_ID") or None,
+            oidc_client_secret=os.environ.get("OIDC_CLIENT_SECRET") or None,
+            oidc_scopes=os.environ.get("OIDC_SCOPES", "openid profile email"),
+            oidc_role_claim=os.environ.get("OIDC_ROLE_CLAIM", "roles"),
+            oidc_role_map=parse_role_map(os.environ.get("OIDC_ROLE_MAP", "")),
+            oidc_label=os.environ.get("OIDC_LABEL", "single sign-on"),
         )
         values.update(overrides)
         return cls(**values)

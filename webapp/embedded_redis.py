@@ -20,6 +20,8 @@ from pathlib import Path
 
 import redis
 
+from webapp.state import private_dir
+
 MIN_SYSTEM_VERSION = 7
 
 
@@ -100,14 +102,19 @@ class EmbeddedRedis:
         return pid
 
     def start(self, timeout: float = 15.0) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)  # 0700; the server's files are made 0600 (umask below)
+        for existing in self.directory.rglob("*"):  # files an earlier version left with the default umask
+            if existing.is_file() and not existing.is_symlink():
+                existing.chmod(0o600)
         if (pid := self._running_pid()) is not None:
             raise RuntimeError(f"An embedded Redis (pid {pid}) is already running from {self.directory}; stop that "
                                "server first or set EMBEDDED_REDIS_DIR to another directory.")
         self.socket.unlink(missing_ok=True)
         conf = self.directory / "redis.conf"
-        conf.write_text(self._config())
-        self.process = subprocess.Popen([self.binary, str(conf)], stdin=subprocess.DEVNULL,
+        conf.unlink(missing_ok=True)
+        with os.fdopen(os.open(conf, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "w") as out:
+            out.write(self._config())
+        self.process = subprocess.Popen([self.binary, str(conf)], stdin=subprocess.DEVNULL, umask=0o077,
                                         start_new_session=True)  # Ctrl-C reaches gunicorn, not Redis
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + timeout

@@ -1,7 +1,10 @@
 """Gunicorn settings for every way the app is served (Procfile and ``smarts-analyzer serve``).
 
-gevent workers: each analysis and each live stream is a greenlet. With REDIS_URL unset, the
-master starts an embedded Redis before forking workers and stops it on exit.
+gevent workers: each analysis and each live stream is a greenlet. Before forking workers the
+master: starts an embedded Redis when REDIS_URL is unset (and stops it on exit); brings the
+record's schema up to date (unless DB_AUTO_UPGRADE=0); makes the secret key file when
+SECRET_KEY is unset; and, on the very first start, creates the ``admin`` account and prints
+its password once on the console.
 
 Sized for connect storms (every browser reconnecting after a deploy): greenlets per worker
 (``worker_connections``) exceed the stream cap by enough to answer the clients beyond it with a
@@ -49,12 +52,13 @@ log = logging.getLogger("gunicorn.error")
 def on_starting(server) -> None:
     global _embedded
     if not os.environ.get("REDIS_URL"):
-        directory = os.environ.get("EMBEDDED_REDIS_DIR") or os.path.join(os.getcwd(), "var", "redis")
+        directory = os.environ.get("EMBEDDED_REDIS_DIR") or str(Settings.from_env().state_dir / "redis")
         _embedded = EmbeddedRedis(directory)
         os.environ["REDIS_URL"] = _embedded.start()
         server.log.info("REDIS_URL not set: started embedded Redis at %s (data in %s)", os.environ["REDIS_URL"],
                         directory)
     settings = Settings.from_env()
+    prepare_record(settings, server.log)
     for table, problem in warm(settings.data_dir).items():
         server.log.warning("data table %s unavailable: %s", table, problem)
     somaxconn = _read_int("/proc/sys/net/core/somaxconn")
@@ -83,6 +87,30 @@ def raise_open_files_limit(needed: int) -> tuple[int, int]:
         except (ValueError, OSError):
             return soft, soft
     return soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def prepare_record(settings: Settings, log) -> None:
+    from webapp.record import Database, schema, users
+    from webapp.state import secret_key
+
+    if not settings.secret_key:
+        secret_key(settings.state_dir)  # made once here, so every worker reads the same file
+    if settings.db_auto_upgrade:
+        schema.upgrade(settings.database_url)
+    elif schema.pending(settings.database_url):
+        raise RuntimeError("The record's schema is out of date: run `smarts-analyzer db upgrade` (DB_AUTO_UPGRADE=0).")
+    db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    try:
+        password = users.bootstrap_admin(db)
+    finally:
+        db.dispose()
+    if password:
+        banner = "=" * 72
+        print(f"\n{banner}\nFirst start: created the administrator account\n\n    username: admin\n    password: "
+              f"{password}\n\nIt is shown only this once. Sign in, add the analysts' accounts (Accounts page, or "
+              f"`smarts-analyzer users add`),\nand keep this password safe or disable the account.\n{banner}\n",
+              flush=True)
+        log.info("created the first administrator account 'admin' (password printed on the console)")
 
 
 def post_worker_init(worker) -> None:

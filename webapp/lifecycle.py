@@ -24,7 +24,7 @@ import gevent
 import redis
 from flask import Flask
 
-from webapp import keeper, runner
+from webapp import cases, keeper, runner
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,8 @@ class Lifecycle:
                 continue
             run = store.get(run_id)
             if run is None or run.finished:
-                store.retire(run_id)
+                if run is None or cases.save_record(self.services, run_id):  # e.g. its worker died saving it
+                    store.retire(run_id)
                 continue
             if queue.requeue(run_id):  # unless a live slot holds it: then it is being started
                 log.info("run %s has no live owner: queued again to resume", run_id)

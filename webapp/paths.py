@@ -1,4 +1,4 @@
-"""Where the top-level templates/, static/ and test_data/ directories live.
+"""Where the top-level templates/, static/, migrations/ and test_data/ directories live.
 
 In a source checkout (and an editable install) they sit beside the packages; in a wheel
 they are carried inside the packages (see pyproject.toml). Both layouts are supported.
@@ -12,6 +12,7 @@ _PACKAGE_HOMES = {
     "templates": "webapp",
     "static": "webapp",
     "test_data": "agents",
+    "migrations": "webapp",
 }
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent
 

@@ -30,6 +30,7 @@ from agents.alerts import parse_alert
 from agents.data import dataset
 from agents.events import Event, EventType
 from agents.orchestrator import Outcome, investigate
+from webapp import cases
 from webapp.keeper import (
     HandedBack,
     LeaseLost,
@@ -177,7 +178,8 @@ def execute(app: Flask, local: LocalRun) -> None:
         try:
             run = store.get(run_id)
             if run is None or run.finished:
-                store.retire(run_id)
+                if run is None or cases.save_record(services, run_id):
+                    store.retire(run_id)
                 return
             emitter = RunEmitter(app, run, on_failure=local.interrupt)
             keeper = gevent.spawn(keep, services, local)
@@ -224,7 +226,8 @@ def _run(services, run: Run, emitter: RunEmitter, local: LocalRun) -> None:
                      data={"error": f"Internal error while analysing: {exc.__class__.__name__}: {exc}"})
         RUNS_FINISHED.labels("failed", "").inc()
     emitter.flush()
-    services.store.retire(run.id)
+    if cases.save_record(services, run.id):  # the run's record first; a failed write is retried by the sweep
+        services.store.retire(run.id)
     RUN_SECONDS.observe(time.perf_counter() - started)
 
 
@@ -297,7 +300,8 @@ def cancel(app: Flask, run_id: str) -> None:
                          data={"reason": "Cancelled by an analyst while no worker was running it."})
             emitter.flush()
             RUNS_FINISHED.labels("cancelled", "").inc()
-        store.retire(run_id)
+        if run is None or cases.save_record(services, run_id):
+            store.retire(run_id)
     finally:
         store.release(run_id, owner)
 

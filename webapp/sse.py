@@ -36,9 +36,11 @@ from collections.abc import Iterator
 
 import redis
 from flask import Response, abort, current_app, request, stream_with_context
+from flask_login import current_user
 from flask_sse import ServerSentEventsBlueprint
 
 from agents.events import Event
+from webapp.auth.access import can_see_case
 from webapp.feed import HEARTBEAT, FeedClosed, Hub, HubUnavailable, TooManyStreams, first_read, follow
 from webapp.store import Run, RunStore, channel, is_run_id
 from webapp.timeline import RunView, fold, render_fragment
@@ -150,11 +152,9 @@ class RunEventStream(ServerSentEventsBlueprint):
             {"data": {"control": kind}, "type": "control"}))
 
     def run_stream(self, run_id: str) -> Response:
-        if not is_run_id(run_id):
+        if not is_run_id(run_id) or not can_see_case(current_user):  # authorised once, here, before anything
             abort(404)
         cursor = request_cursor()
-        # Sign-in (separate issue): authorise the stream here, once, for the run's case, before
-        # anything is subscribed.
         services, hub = current_app.extensions["saa"], current_hub()
         try:
             slot = hub.admit("browser")  # a refused client costs no Redis call

@@ -294,10 +294,12 @@ class RunStore:
 
     # ------------------------------------------------------------------ runs
     def create(self, alert, raw: bytes, *, filename: str, source: str = "web",
-               extra: dict[str, str] | None = None, writes: Writes | None = None) -> Run:
+               extra: dict[str, str] | None = None, writes: Writes | None = None,
+               run_id: str | None = None) -> Run:
         """Store a new run. With ``writes``, only add the writes to them: the caller executes them,
-        so that many runs — a batch — are stored together (see :class:`Writes`)."""
-        run_id = uuid.uuid4().hex
+        so that many runs — a batch — are stored together (see :class:`Writes`). ``run_id`` is
+        given when the record has already noted the run (webapp/cases.py)."""
+        run_id = run_id or uuid.uuid4().hex
         now = time.time()
         fields = {
             "id": run_id, "status": "queued", "source": source, "filename": filename[:200],

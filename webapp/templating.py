@@ -7,6 +7,7 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 from markupsafe import Markup
@@ -18,6 +19,15 @@ from webapp.charts import chart_for
 EVENT_NAMES = ",".join(str(t) for t in EventType)
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+def content_security_policy(settings) -> str:
+    """The policy above; with single sign-on, the identity provider may receive the browser
+    after a form too (signing out redirects there, and browsers apply form-action to redirects)."""
+    if not settings.oidc_issuer_url:
+        return CONTENT_SECURITY_POLICY
+    parts = urlsplit(settings.oidc_issuer_url)
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
 STATUS_LABELS = {"queued": "Queued", "running": "Running", "completed": "Completed", "failed": "Failed",
                  "cancelled": "Cancelled", "cancelling": "Cancelling"}
 
@@ -100,6 +110,7 @@ def timestamp(epoch: float | str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
+    policy = content_security_policy(app.extensions["saa"].settings)
     app.jinja_env.filters.update(duration=duration, duration_ms=duration_ms, timestamp=timestamp,
                                  pretty_json=pretty_json)
     app.jinja_env.globals.update(sse_event_names=EVENT_NAMES, status_labels=STATUS_LABELS,
@@ -117,7 +128,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

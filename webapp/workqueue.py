@@ -34,7 +34,8 @@ import redis
 from flask import Flask
 from prometheus_client import Counter, Gauge
 
-from webapp import runner
+from webapp import cases, runner
+from webapp.record.audit import Actor
 from webapp.store import queue_key
 
 log = logging.getLogger(__name__)
@@ -256,20 +257,26 @@ class Dispatcher:
             self.queue.requeue(run_id)
 
 
-def submit(app: Flask, entries, *, source: str = "web", extra: dict[str, str] | None = None, also=None,
-           take: int = 1) -> list:
+def submit(app: Flask, entries, *, actor: Actor | None = None, source: str = "web",
+           extra: dict[str, str] | None = None, also=None, take: int = 1) -> list:
     """Store new runs and queue them, in one transaction; this worker starts at most ``take`` of the
     runs at the head of the queue at once (its own, when nothing waits ahead of it) and leaves the
     rest to its dispatcher, so the request answers without waiting for runs to start.
 
-    ``entries`` are (alert, raw bytes, filename). ``also(pipe, runs)`` adds writes that belong to
-    the same transaction (a batch's record). Returns the stored runs, in order.
+    ``entries`` are (alert, raw bytes, filename). ``actor`` is who submits them (the system when
+    None): the record notes the runs, with their audit entries, first — if it cannot, nothing is
+    stored or queued (webapp/cases.py). ``also(pipe, runs)`` adds writes that belong to the same
+    submission (a batch's record). Returns the stored runs, in order.
     """
     services = app.extensions["saa"]
+    actor = actor or Actor.system()
+    run_ids = cases.note(services, actor, entries, source=source, batch_id=(extra or {}).get("batch_id"))
     dispatcher = services.dispatcher_for_worker()
     writes = services.store.writes()  # one transaction; on a cluster, ordered phases (webapp/store.py)
-    runs = [services.store.create(alert, raw, filename=filename, source=source, extra=extra, writes=writes)
-            for alert, raw, filename in entries]
+    stamped = {**(extra or {}), "created_by": actor.username}
+    runs = [services.store.create(alert, raw, filename=filename, source=source, extra=stamped, writes=writes,
+                                  run_id=run_id)
+            for (alert, raw, filename), run_id in zip(entries, run_ids, strict=True)]
     if also is not None:
         also(writes.phase(writes.INDEXES), runs)
     room = min(take, dispatcher.room())

@@ -35,12 +35,14 @@ def build_card(agent: A2AAgent) -> dict:
                               examples=list(agent.examples), input_modes=list(INPUT_MODES),
                               output_modes=list(OUTPUT_MODES))],
     )
-    if settings.a2a_auth_token:
-        card.security_schemes["bearer"].CopyFrom(pb.SecurityScheme(http_auth_security_scheme=pb.HTTPAuthSecurityScheme(
-            scheme="Bearer", description="Send Authorization: Bearer <token> (A2A_AUTH_TOKEN on the server).")))
-        requirement = pb.SecurityRequirement()
-        requirement.schemes["bearer"].CopyFrom(pb.StringList())
-        card.security_requirements.append(requirement)
+    # Every JSON-RPC call needs a bearer token: a user's or service account's API token
+    # (`smarts-analyzer users token create`), or the server's static A2A_AUTH_TOKEN.
+    card.security_schemes["bearer"].CopyFrom(pb.SecurityScheme(http_auth_security_scheme=pb.HTTPAuthSecurityScheme(
+        scheme="Bearer", description="Send Authorization: Bearer <API token>: an API token of a user or service "
+                                     "account of this server, or its static service token.")))
+    requirement = pb.SecurityRequirement()
+    requirement.schemes["bearer"].CopyFrom(pb.StringList())
+    card.security_requirements.append(requirement)
     return json_format.MessageToDict(card)
 
 

@@ -8,7 +8,6 @@ own errors (-32001…-32007). Params are parsed into the SDK's protobuf request 
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import time
 import uuid
@@ -16,10 +15,11 @@ import uuid
 import gevent
 from a2a.types import a2a_pb2 as pb
 from flask import Response, current_app, request, stream_with_context
+from flask_login import current_user
 from google.protobuf import json_format
 
 from agents.alerts import AlertError, parse_alert
-from webapp import runner, workqueue
+from webapp import cases, runner, workqueue
 from webapp.a2a import tasks
 from webapp.a2a.agents import INPUT_MODES, OUTPUT_MODES, A2AAgent, agent_for
 from webapp.a2a.errors import (
@@ -38,7 +38,9 @@ from webapp.a2a.errors import (
     VersionNotSupportedError,
     error_response,
 )
+from webapp.auth import access
 from webapp.feed import HEARTBEAT, FeedClosed, HubUnavailable, TooManyStreams, follow
+from webapp.record import audit
 from webapp.sse import closing, current_hub
 from webapp.store import Run
 from webapp.timeline import fold
@@ -77,9 +79,6 @@ def endpoint(slug: str | None = None) -> Response:
     agent = agent_for(slug)
     if agent is None:
         return _json(error_response(None, MethodNotFoundError(message=f"No A2A agent at /a2a/{slug}.")), 404)
-    unauthorised = _check_auth()
-    if unauthorised is not None:
-        return unauthorised
     # An alert of MAX_ALERT_BYTES, base64-encoded in JSON, plus the envelope.
     request.max_content_length = services().settings.max_alert_bytes * 4 // 3 + 64 * 1024
     request_id = None
@@ -89,6 +88,9 @@ def endpoint(slug: str | None = None) -> Response:
         if isinstance(request_id, bool) or not isinstance(request_id, str | int | type(None)):
             request_id = None
         method, raw_params = _envelope(body)
+        denied = access.a2a_denied(method)  # the caller was authenticated before this view ran
+        if denied is not None:
+            return denied
         if method in STREAMING or method in STREAMING_V03:
             return _admitted(lambda: _dispatch(agent, request_id, method, raw_params), request_id)
         return _dispatch(agent, request_id, method, raw_params)
@@ -141,19 +143,6 @@ def _json(payload: dict, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
 
 
-def _check_auth() -> Response | None:
-    token = services().settings.a2a_auth_token
-    if not token:
-        return None
-    given = request.headers.get("Authorization", "")
-    if given.startswith("Bearer ") and hmac.compare_digest(given[7:].encode(), token.encode()):
-        return None
-    response = _json(error_response(None, InvalidRequestError(
-        message="Authentication required: send Authorization: Bearer <token>.")), 401)
-    response.headers["WWW-Authenticate"] = 'Bearer realm="a2a"'
-    return response
-
-
 def _body():
     if request.mimetype and request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
         raise ContentTypeNotSupportedError(
@@ -196,11 +185,16 @@ def _check_version(accepted: set[str]) -> None:
 
 # ----------------------------------------------------------------------------- tasks
 
-def load(task_id: str) -> tuple[Run, list]:
-    run = services().store.get(task_id) if task_id else None
-    if run is None:
+def load(task_id: str, action: str | None = None) -> tuple[Run, list]:
+    """The task (live, or from the record once Redis let it go) if the caller may see its case —
+    a task is visible to exactly those who could see its case in the UI; ``action`` is audited."""
+    found = cases.find(services(), task_id) if task_id else None
+    if found is None or not access.can_see_case(current_user, found.run.fields):
         raise TaskNotFoundError(message=f"Task {task_id!r} does not exist.", data={"taskId": task_id})
-    return run, services().store.events(run.id)
+    if action is not None:
+        audit.record(services().db, access.actor(), action, case_id=found.run["alert_id"], run_id=found.run.id,
+                     via="a2a")
+    return found.run, found.events
 
 
 def stor_text(run: Run, events: list) -> str | None:
@@ -282,7 +276,8 @@ def start_task(call: Call) -> Run:
     extra = {"context_id": params.message.context_id or uuid.uuid4().hex,
              "message_id": params.message.message_id or uuid.uuid4().hex, "a2a_agent": call.agent.path}
     # Into the work queue like every run: it starts here at once when a slot is free.
-    [run] = workqueue.submit(current_app._get_current_object(), [(alert, raw, filename)], source="a2a", extra=extra)
+    [run] = workqueue.submit(current_app._get_current_object(), [(alert, raw, filename)], actor=access.actor(),
+                             source="a2a", extra=extra)
     return run
 
 
@@ -304,7 +299,7 @@ def get_task(call: Call) -> dict:
     params: pb.GetTaskRequest = call.params
     if params.HasField("history_length") and params.history_length < 0:
         raise InvalidParamsError(message="historyLength must not be negative.")
-    run, events = load(params.id)
+    run, events = load(params.id, "case.view")
     return task_json(run, events, params.history_length if params.HasField("history_length") else None)
 
 
@@ -313,6 +308,7 @@ def cancel_task(call: Call) -> dict:
     if run.finished:
         raise TaskNotCancelableError(message=f"Task {run.id} has already ended ({run.status}).",
                                      data={"taskId": run.id, "state": run.status})
+    audit.record(services().db, access.actor(), "case.cancel", case_id=run["alert_id"], run_id=run.id, via="a2a")
     runner.cancel(current_app._get_current_object(), run.id)
     deadline = time.monotonic() + CANCEL_WAIT
     while not services().store.get(run.id).finished and time.monotonic() < deadline:
@@ -335,8 +331,9 @@ def list_tasks(call: Call) -> dict:
     wanted_state = params.status if params.status != pb.TASK_STATE_UNSPECIFIED else None
     since = params.status_timestamp_after.ToNanoseconds() / 1e9 if params.HasField("status_timestamp_after") else None
     store = services().store
-    matches = [run for run in store.recent(0, store.count())
-               if (not params.context_id or tasks.context_id(run) == params.context_id)
+    audit.record(services().db, access.actor(), "case.list", via="a2a", context_id=params.context_id or None)
+    matches = [run for run in store.recent(0, store.count()) if access.can_see_case(current_user, run.fields)
+               and (not params.context_id or tasks.context_id(run) == params.context_id)
                and (wanted_state is None or tasks.STATES.get(run.status) == wanted_state)
                and (since is None or float(run.get("updated_at") or run.created_at) > since)]
     page = matches[offset:offset + size]
@@ -377,7 +374,7 @@ def send_streaming_message(call: Call):
 
 
 def subscribe_to_task(call: Call):
-    run, _events = load(call.params.id)
+    run, _events = load(call.params.id, "case.view")
     if run.finished:
         raise UnsupportedOperationError(message=f"Task {run.id} has ended ({run.status}); use GetTask.",
                                         data={"taskId": run.id, "state": run.status})
