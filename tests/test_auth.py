@@ -290,11 +290,11 @@ def test_the_embedded_redis_and_the_record_files_are_private(tmp_path):
         with db.transaction() as s:  # WAL: the -wal and -shm files exist while a connection is open
             s.connection().exec_driver_sql("CREATE TABLE t (x INTEGER)")
         files = [p for p in (tmp_path / "var").rglob("*") if p.is_file()]
-        assert {p.name for p in files} >= {"redis.conf", "appendonly.aof", "redis.log", "r.sqlite3", "r.sqlite3-wal",
-                                           "r.sqlite3-shm"}
+        assert {p.name for p in files} >= {"redis.conf", "redis.log", "r.sqlite3", "r.sqlite3-wal", "r.sqlite3-shm"}
+        assert any(p.name.startswith("appendonly") for p in files)  # the AOF (a directory of parts on Redis 7)
         for path in files:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-        for directory in (tmp_path / "var" / "redis", tmp_path / "var" / "record"):
+        for directory in [p for p in (tmp_path / "var").rglob("*") if p.is_dir()]:
             assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
         db.dispose()
     finally:

@@ -41,7 +41,10 @@ ROUTES = {
     "analyses.show": ("GET", "/analyses/{run}", None, expect(READERS, 200)),
     "analyses.report": ("GET", "/analyses/{run}.json", None, expect(READERS, 200, anonymous=401)),
     "analyses.stor": ("GET", "/analyses/{run}/stor.txt", None, expect(READERS, 200)),
-    "analyses.cancel": ("POST", "/analyses/{run}/cancel", {}, expect(WORKERS, 303, anonymous=303)),  # it has ended
+    "analyses.report_page": ("GET", "/analyses/{run}/report", None, expect(READERS, 200)),
+    "analyses.citation": ("GET", "/analyses/{run}/findings/0/citations/0", None, expect(READERS, 200)),
+    "analyses.cancel": ("POST", "/analyses/{run}/cancel", {"confirmed": "yes"},
+                        expect(WORKERS, 303, anonymous=303)),  # it has ended: nothing to cancel
     "analyses.sample": ("GET", "/samples/wash_genuine_gldx.xml", None, expect(SIGNED_IN, 200)),
     "events.stream": ("GET", "/analyses/{run}/events?after=100000", None, expect(READERS, 200, anonymous=401)),
     "batches.show": ("GET", "/batches/{batch}", None, expect(READERS, 200)),

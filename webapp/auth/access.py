@@ -78,6 +78,8 @@ POLICY: dict[str, Rule] = {
     "analyses.show": READ,
     "analyses.report": Rule(Permission.CASE_READ, api=True),
     "analyses.stor": READ,
+    "analyses.report_page": READ,
+    "analyses.citation": READ,
     "analyses.cancel": WORK,
     "analyses.sample": SIGNED_IN,  # the bundled sample alerts are test data, not cases
     "events.stream": Rule(Permission.CASE_READ, api=True),
