@@ -108,7 +108,7 @@ def test_a_citation_opens_inline_for_htmx_and_as_a_page_without_javascript(live_
     assert fragment.status_code == full.status_code == 200
     assert fragment.text.lstrip().startswith('<details class="cited"') and "<html" not in fragment.text
     assert "<html" in full.text and element(full.text, f"cite-{i}-{j}") is not None
-    assert fragment.headers["Vary"] == full.headers["Vary"] == "HX-Request"
+    assert "HX-Request" in fragment.headers["Vary"] and "HX-Request" in full.headers["Vary"]
     lines = (TEST_DATA / "trader_history.csv").read_text().splitlines()
     for number in cited["lines"][:5]:
         assert f'<th scope="row" class="num">{number}</th>' in fragment.text

@@ -103,14 +103,20 @@ class HeldStream:
         self.sock.close()
 
 
+def signed(server) -> str:
+    """The header line that signs a raw request in (an analyst's API token)."""
+    return f"Authorization: Bearer {server.identity.tokens['analyst']}\r\n"
+
+
 def browser_stream(server, run_id: str) -> HeldStream:
-    return HeldStream(server, f"GET /analyses/{run_id}/events HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    return HeldStream(server, f"GET /analyses/{run_id}/events HTTP/1.1\r\nHost: t\r\n{signed(server)}\r\n".encode())
 
 
 def a2a_subscription(server, run_id: str) -> HeldStream:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "SubscribeToTask", "params": {"id": run_id}}).encode()
     return HeldStream(server, b"POST /a2a HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                              b"A2A-Version: 1.0\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                              + signed(server).encode()
+                              + b"A2A-Version: 1.0\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
 # ----------------------------------------------------------------------------- per-run subscriptions
@@ -190,7 +196,7 @@ def test_the_cap_counts_a2a_streams_and_refuses_a_storm_at_once(capped, frds):
         # A storm of clients beyond the cap: each is answered 503 at once, none is left hanging.
         def knock(_):
             with socket.create_connection(("127.0.0.1", capped.port), timeout=10) as sock:
-                sock.sendall(f"GET /analyses/{held}/events HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+                sock.sendall(f"GET /analyses/{held}/events HTTP/1.1\r\nHost: t\r\n{signed(capped)}\r\n".encode())
                 return sock.recv(64).split(b" ", 2)[1]
         with ThreadPoolExecutor(50) as pool:
             answers = list(pool.map(knock, range(300)))
@@ -280,7 +286,7 @@ def test_streams_opening_together_on_one_run_share_their_reads(start_server, tmp
         held = stored_run(client)
         browser_stream(server, held).close()  # the worker is up and has loaded its scripts
         client.config_resetstat()
-        request = f"GET /analyses/{held}/events HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+        request = f"GET /analyses/{held}/events HTTP/1.1\r\nHost: t\r\n{signed(server)}\r\n".encode()
         sockets = []
         for _ in range(300):  # all at once, as when a popular run's page is opened by many
             sockets.append(socket.create_connection(("127.0.0.1", server.port), timeout=15))

@@ -62,6 +62,7 @@ def sign_on(page, server, who: str) -> None:
 
 def test_sign_on_with_pkce_then_sign_out_everywhere(sso_server, provider, anonymous_page, page_errors, identity):
     page = anonymous_page
+    page_errors.allow(404, r"/favicon.ico$")
     sign_on(page, sso_server, "olivia")
     expect(page).to_have_url(sso_server.url + "/")
     expect(page.locator("#signed-in-as")).to_contain_text("Olivia Analyst")
@@ -89,8 +90,10 @@ def test_sign_on_with_pkce_then_sign_out_everywhere(sso_server, provider, anonym
     assert page_errors == []
 
 
-def test_roles_come_from_the_providers_claim(sso_server, anonymous_page):
+def test_roles_come_from_the_providers_claim(sso_server, anonymous_page, page_errors):
     page = anonymous_page
+    page_errors.allow(403, r"/login/sso/callback")  # a claim that maps to no role is refused, on purpose
+    page_errors.allow(404, r"/favicon.ico$")
     sign_on(page, sso_server, "ada")
     expect(page.locator("#signed-in-as")).to_contain_text("(auditor)")
     expect(page.locator("#upload-form")).to_have_count(0)  # auditors read, they do not upload
@@ -102,7 +105,9 @@ def test_roles_come_from_the_providers_claim(sso_server, anonymous_page):
     expect(page.locator("#signed-in-as")).to_have_count(0)
 
 
-def test_an_id_token_not_signed_by_the_published_key_is_refused(sso_server, provider, anonymous_page):
+def test_an_id_token_not_signed_by_the_published_key_is_refused(sso_server, provider, anonymous_page, page_errors):
+    page_errors.allow(401, r"/login/sso/callback")  # the forged token is refused, on purpose
+    page_errors.allow(404, r"/favicon.ico$")
     httpx.post(f"{provider}/_rogue", params={"on": "1"}).raise_for_status()
     try:
         sign_on(anonymous_page, sso_server, "olivia")
