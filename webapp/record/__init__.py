@@ -21,6 +21,7 @@ outside it holds a session or triggers a lazy load.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import os
@@ -97,7 +98,11 @@ class Database:
             return
         path = Path(name)
         private_dir(path.parent, ours=False)
-        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        # Only ever create it: opening and closing an existing database file would drop every
+        # POSIX lock this process's SQLite connections hold on it (closing any descriptor does),
+        # and another process could then checkpoint and delete the WAL under them.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         if stat.S_IMODE(path.stat().st_mode) != 0o600:
             path.chmod(0o600)
 
