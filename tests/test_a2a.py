@@ -115,9 +115,13 @@ def test_send_streaming_message_runs_an_alert_to_its_determination(live_server):
     assert all(u.status.state == pb.TASK_STATE_WORKING for u in updates[:-1])
     step = next(u for u in updates if u.status.message.parts[1].data.struct_value["type"] == "step_completed")
     assert step.status.message.parts[0].text.startswith("Done: ")
-    [artifact] = [r.artifact_update.artifact for r in responses if r.HasField("artifact_update")]
-    decision = json_format.MessageToDict(artifact.parts[0])["data"]
+    streamed = [r.artifact_update.artifact for r in responses if r.HasField("artifact_update")]
+    assert [a.name for a in streamed] == ["determination", "stor-draft"]  # every artifact, as GetTask has them
+    decision = json_format.MessageToDict(streamed[0].parts[0])["data"]
     assert decision["determination"] == "ESCALATE" and decision["stor"]["instrument"] == "GLDX"
+    assert "SUSPICIOUS TRANSACTION AND ORDER REPORT" in streamed[1].parts[0].text
+    got = rpc(live_server, "GetTask", {"id": task_id, "historyLength": 0}).json()["result"]
+    assert [json_format.ParseDict(a, pb.Artifact()) for a in got["artifacts"]] == streamed
     # The task is a run: the browser sees it, with the same decision.
     page = httpx.get(f"{live_server.url}/analyses/{task_id}").text
     assert "WT-2024-0612-001" in page and "verdict--escalate" in page

@@ -19,6 +19,7 @@ from agents.alerts import AlertError, parse_alert
 from webapp import batches, citations, intake, runner, workqueue
 from webapp import report as run_report
 from webapp.htmx import is_htmx, page_or_fragment
+from webapp.limits import UPLOAD, limited
 from webapp.paths import resource_dir
 from webapp.templating import size_label
 from webapp.timeline import fold
@@ -51,6 +52,7 @@ def index():
 
 
 @bp.post("/analyses")
+@limited(*UPLOAD)
 def create():
     """One alert starts an analysis; several files, or a zip, start a batch (webapp/intake.py)."""
     sample = request.form.get("sample")

@@ -1,14 +1,18 @@
 """The application factory.
 
 Handlers hold no state between requests; everything lives in Redis, so any worker or
-instance can serve any request for any run.
+instance can serve any request for any run. Creating the app does not talk to Redis: a worker
+boots, answers /healthz and serves a clear 503 while Redis is down (webapp/outage.py).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import redis
 from flask import Flask
@@ -18,7 +22,7 @@ from agents.analyst_offline import OfflineAnalyst
 from webapp.config import Settings
 from webapp.paths import resource_dir
 from webapp.redis_conn import connect
-from webapp.store import PREFIX, RunStore
+from webapp.store import RunStore
 
 csrf = CSRFProtect()
 
@@ -76,10 +80,24 @@ class Services:
         return self.extra["analyst"]
 
 
-def _secret_key(client: redis.Redis) -> str:
-    """With no SECRET_KEY set, share one generated key between all workers through Redis."""
-    client.set(f"{PREFIX}secret_key", secrets.token_hex(32), nx=True)
-    return client.get(f"{PREFIX}secret_key").decode()
+def generated_secret_key(state_dir: Path) -> str:
+    """With no SECRET_KEY set: one key generated on first start, kept in a 0600 file in STATE_DIR
+    and shared by every worker of this machine (several instances must set SECRET_KEY)."""
+    path = state_dir / "secret_key"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _attempt in range(100):  # another worker is writing it: a few milliseconds at most
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.01)
+        raise RuntimeError(f"{path} is empty: delete it, or set SECRET_KEY") from None
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -90,9 +108,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__, template_folder=str(resource_dir("templates")),
                 static_folder=str(resource_dir("static")))
-    client = connect(settings.redis_url, settings.redis_pool_size)  # one Redis, or a cluster
+    client = connect(settings.redis_url, settings.redis_pool_size)  # one Redis (connects on first use), or a cluster
     app.config.update(
-        SECRET_KEY=settings.secret_key or _secret_key(client),
+        SECRET_KEY=settings.secret_key or generated_secret_key(settings.state_dir),
         # One alert, or a batch of them (several files or a zip), plus the multipart overhead.
         MAX_CONTENT_LENGTH=max(settings.max_alert_bytes, settings.batch_max_bytes) + 1024 * 1024,
         SSE_REDIS_URL=settings.redis_url,
@@ -107,12 +125,18 @@ def create_app(settings: Settings | None = None) -> Flask:
                                                      cap=settings.max_runs_in_flight,
                                                      slot_ttl_ms=int(settings.lease_ttl * 1000)))
     csrf.init_app(app)
+    if settings.trusted_proxies:  # the client's address for rate limits, from the proxies' X-Forwarded-For
+        from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from webapp import analyses, batch_pages, health, templating
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+
+    from webapp import analyses, batch_pages, health, limits, outage, templating
     from webapp.a2a import bp as a2a
     from webapp.sse import sse
 
     templating.init_app(app)
+    limits.init_app(app, client.connection_pool)
+    outage.init_app(app)
     csrf.exempt(a2a)  # JSON-RPC clients authenticate with bearer tokens, not browser sessions
     app.register_blueprint(a2a)
     app.register_blueprint(analyses.bp)

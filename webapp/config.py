@@ -28,6 +28,10 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _names(name: str) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str
@@ -61,6 +65,18 @@ class Settings:
     batch_max_files: int
     batch_max_bytes: int
     batch_max_ratio: int
+    # Abuse and outage limits (webapp/limits.py, webapp/a2a/guard.py, webapp/llm_budget.py).
+    state_dir: Path
+    trusted_hosts: tuple[str, ...]
+    trusted_proxies: int
+    rate_limit_upload: str
+    rate_limit_upload_ip: str
+    rate_limit_a2a_send: str
+    rate_limit_a2a_send_ip: str
+    rate_limit_sign_in: str
+    rate_limit_sign_in_ip: str
+    rate_limit_fallback: str
+    llm_daily_token_budget: int
 
     @property
     def llm_enabled(self) -> bool:
@@ -106,6 +122,17 @@ class Settings:
             batch_max_files=_int("BATCH_MAX_FILES", 2000),
             batch_max_bytes=_int("BATCH_MAX_BYTES", 64 * 1024 * 1024),
             batch_max_ratio=_int("BATCH_MAX_RATIO", 100),
+            state_dir=Path(os.environ.get("STATE_DIR") or Path.cwd() / "var"),
+            trusted_hosts=_names("TRUSTED_HOSTS"),
+            trusted_proxies=_int("TRUSTED_PROXIES", 0),
+            rate_limit_upload=os.environ.get("RATE_LIMIT_UPLOAD") or "20/minute;300/day",
+            rate_limit_upload_ip=os.environ.get("RATE_LIMIT_UPLOAD_IP") or "60/minute",
+            rate_limit_a2a_send=os.environ.get("RATE_LIMIT_A2A_SEND") or "20/minute;300/day",
+            rate_limit_a2a_send_ip=os.environ.get("RATE_LIMIT_A2A_SEND_IP") or "60/minute",
+            rate_limit_sign_in=os.environ.get("RATE_LIMIT_SIGN_IN") or "5/minute;20/hour",
+            rate_limit_sign_in_ip=os.environ.get("RATE_LIMIT_SIGN_IN_IP") or "30/minute",
+            rate_limit_fallback=os.environ.get("RATE_LIMIT_FALLBACK") or "30/minute",
+            llm_daily_token_budget=_int("LLM_DAILY_TOKEN_BUDGET", 2_000_000),
         )
         values.update(overrides)
         return cls(**values)
