@@ -184,7 +184,7 @@ def test_a_90_second_redis_outage_mid_run_is_ridden_out(start_server, own_redis,
 
 
 def test_an_outage_that_outlasts_the_test_leaves_the_service_up_and_degraded(start_server, own_redis):
-    server = outage_server(start_server, own_redis, "outage-forever", workers=1)
+    server = outage_server(start_server, own_redis, "outage-forever", workers=1, RATE_LIMIT_FALLBACK="3/minute")
     session = Browser(server)
     run_id = start_run(session, "spoofing_genuine_flux.xml")
     client = redis.Redis.from_url(own_redis.url)
@@ -199,6 +199,10 @@ def test_an_outage_that_outlasts_the_test_leaves_the_service_up_and_degraded(sta
         assert_degraded(http, run_id, str(own_redis.socket))
         upload = session.upload((SAMPLES / "wash_genuine_gldx.xml").read_bytes(), htmx=True)
         assert upload.status_code == 503 and 'id="upload-form"' in upload.text and "Retry shortly" in upload.text
+        # The rate limits cannot count in Redis now: the worker counts in memory (RATE_LIMIT_FALLBACK, 3 here).
+        more = [session.upload((SAMPLES / "wash_genuine_gldx.xml").read_bytes(), htmx=True).status_code
+                for _ in range(3)]
+        assert more == [503, 503, 429]
         # Longer than gunicorn's timeout here: a worker that stopped yielding would have been replaced.
         while time.monotonic() - down_since < 15:
             assert http.get("/healthz").status_code == 200

@@ -9,6 +9,7 @@ CLI) gets JSON answers. Every run goes through the work queue (webapp/workqueue.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -129,13 +130,22 @@ def _load(run_id: str):
     return run, fold(run.id, services.store.events(run.id))
 
 
+@functools.lru_cache(maxsize=256)
+def stored_alert(run_id: str):
+    """A run's alert, parsed once per worker (an alert never changes): a page view neither reads the
+    alert's bytes from Redis nor parses them again. None if it is gone or no longer passes the limits."""
+    raw = _services().store.alert_bytes(run_id)
+    try:
+        return parse_alert(raw) if raw else None
+    except AlertError:
+        return None
+
+
 @bp.get("/analyses/<run_id>")
 def show(run_id: str):
     run, view = _load(run_id)
-    raw = _services().store.alert_bytes(run.id)
-    alert = parse_alert(raw) if raw else None
     ahead = _services().queue.position(run.id) if view.status == "queued" else None
-    return render_template("analysis.html", run=run, view=view, alert=alert, queue_ahead=ahead)
+    return render_template("analysis.html", run=run, view=view, alert=stored_alert(run.id), queue_ahead=ahead)
 
 
 @bp.get("/analyses/<run_id>.json")

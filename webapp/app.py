@@ -115,6 +115,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=max(settings.max_alert_bytes, settings.batch_max_bytes) + 1024 * 1024,
         SSE_REDIS_URL=settings.redis_url,
         WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session; analysts keep tabs open
+        # With TRUSTED_HOSTS set, requests for any other Host are refused (400): no DNS rebinding.
+        TRUSTED_HOSTS=[*settings.trusted_hosts, "localhost", "127.0.0.1", "[::1]"] if settings.trusted_hosts else None,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
     )

@@ -3,8 +3,8 @@
 * **Not from a browser on another site.** A page elsewhere can make the browser POST to this
   server (``fetch(url, {mode: "no-cors", body})``): it cannot read the answer, but the request
   would act — create a run with planted data, cancel a live one. Browsers say where a request
-  comes from (``Sec-Fetch-Site``, ``Origin``); anything but this server's own origin is refused.
-  A2A clients are not browsers and send neither header.
+  comes from (``Sec-Fetch-Site``, ``Origin``); anything but this server's own origin, under a
+  trusted name (cards.py), is refused. A2A clients are not browsers and send neither header.
 * **JSON, for every method.** ``application/json`` (or ``+json``) is required, v0.3 names
   included: a no-cors request can only carry text/plain, form or multipart bodies.
 * **Bounded.** The body may not pass the limit — also when it comes chunked, with no length
@@ -24,7 +24,9 @@ import redis
 from flask import Blueprint, Response, current_app, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.sansio.utils import host_is_trusted
 
+from webapp.a2a.cards import trusted_hosts
 from webapp.a2a.errors import (
     A2AError,
     ContentTypeNotSupportedError,
@@ -50,11 +52,14 @@ def with_status(error: A2AError, status: int, **headers: str) -> A2AError:
 
 
 def own_origins() -> set[str]:
-    """The origins this server is reached at: PUBLIC_URL's, and the one the request was sent to."""
-    origins = {f"{request.scheme}://{request.host}".lower()}
-    public = current_app.extensions["saa"].settings.public_url
-    if public:
-        parts = urlsplit(public)
+    """The origins this server is reached at: PUBLIC_URL's, and the one the request was sent to when its
+    host is trusted (a page on a rebound DNS name has the server's address but not a trusted name)."""
+    settings = current_app.extensions["saa"].settings
+    origins = set()
+    if host_is_trusted(request.host.lower(), trusted_hosts(settings)):
+        origins.add(f"{request.scheme}://{request.host}".lower())
+    if settings.public_url:
+        parts = urlsplit(settings.public_url)
         origins.add(f"{parts.scheme}://{parts.netloc}".lower())
     return origins
 
