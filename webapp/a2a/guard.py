@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import redis
 from flask import Blueprint, Response, current_app, request
 from flask_limiter import RateLimitExceeded
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.sansio.utils import host_is_trusted
 
 from webapp.a2a.cards import trusted_hosts
@@ -81,9 +81,9 @@ def body_limit() -> int:
 def read_json():
     """The request's JSON body, checked as the module docstring says."""
     if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
-        shown = request.mimetype or "no Content-Type"
-        raise ContentTypeNotSupportedError(message=f"JSON-RPC requests must be sent as application/json, not "
-                                                   f"{shown}.", data={"contentType": request.mimetype})
+        sent = f"was sent as {request.mimetype}" if request.mimetype else "had no Content-Type"
+        raise ContentTypeNotSupportedError(message=f"JSON-RPC requests must be sent as application/json; this one "
+                                                   f"{sent}.", data={"contentType": request.mimetype})
     limit = body_limit()
     # One byte past the limit, so that a chunked body that goes on is seen to go on: Werkzeug stops
     # a stream with no Content-Length at the limit without saying whether more was coming.
@@ -157,7 +157,15 @@ def _unexpected(exc: Exception) -> Response:
     return error_json(InternalError(message="Internal error; it has been logged."), 500)
 
 
+def _method_not_allowed(exc: MethodNotAllowed):
+    """Raised while routing, before the request belongs to the blueprint: JSON-RPC only under /a2a."""
+    if request.path.startswith("/a2a"):
+        return _http_error(exc)
+    return exc
+
+
 def register(bp: Blueprint) -> None:
     bp.register_error_handler(RequestEntityTooLarge, _too_large)
     bp.register_error_handler(RateLimitExceeded, _rate_limited)
     bp.register_error_handler(Exception, _unexpected)
+    bp.record_once(lambda state: state.app.register_error_handler(MethodNotAllowed, _method_not_allowed))
