@@ -71,10 +71,13 @@ class Services:
         if "analyst" not in self.extra:
             if self.settings.llm_enabled:
                 from agents.analyst_llm import LLMAnalyst
+                from webapp.llm_budget import TokenBudget
                 from webapp.llm_limit import rate_limit_for
 
-                self.extra["analyst"] = LLMAnalyst.from_settings(self.settings,
-                                                                 rate_limit=rate_limit_for(self.redis, self.settings))
+                limit = self.settings.llm_daily_token_budget
+                self.extra["analyst"] = LLMAnalyst.from_settings(
+                    self.settings, rate_limit=rate_limit_for(self.redis, self.settings),
+                    budget=TokenBudget(self.redis, limit) if limit > 0 else None)
             else:
                 self.extra["analyst"] = OfflineAnalyst(reporting_firm=self.settings.reporting_firm)
         return self.extra["analyst"]
