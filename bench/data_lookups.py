@@ -6,6 +6,7 @@ it once (timed), then times every tool's look-up for the sample alerts' subjects
 random synthetic subjects, and a whole investigation of each sample alert.
 
     python -m bench.data_lookups --rows 1000000 10000000
+    python -m bench.data_lookups --smoke     # 2,000 rows, 5 repeats, in a temporary directory; writes nothing
 
 Results go to BENCHMARKS.md (section "Tool look-ups") and bench/out/data_lookups.json.
 """
@@ -21,6 +22,7 @@ import random
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -165,7 +167,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeats", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="keep the generated data in bench/out")
+    parser.add_argument("--smoke", action="store_true", help="2,000 rows, 5 repeats, a temporary directory; "
+                                                              "write nothing")
     args = parser.parse_args()
+    global OUT
+    if args.smoke:
+        args.rows, args.repeats, args.keep = [2_000], 5, False
+        OUT = Path(tempfile.mkdtemp(prefix="bench-lookups-"))
     OUT.mkdir(parents=True, exist_ok=True)
     os.environ["DATA_CACHE_DIR"] = str(OUT / "cache")
     report = {"machine": f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}",
@@ -182,6 +190,10 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(data_dir)
             shutil.rmtree(OUT / "cache")
+    if args.smoke:
+        print(render(report))
+        shutil.rmtree(OUT)
+        return
     (OUT / "data_lookups.json").write_text(json.dumps(report, indent=1))
     write_section("Tool look-ups", render(report))
 
