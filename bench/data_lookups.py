@@ -130,7 +130,7 @@ def time_lookups(data_dir: Path, repeats: int) -> dict[str, dict]:
     trade_day = date(2024, 3, 13)
     calls = {
         "trader_history": lambda: trader.history(ds, rng.choice(["T001", f"T{rng.randrange(100_000, 120_000)}"]),
-                                                 rng.choice(SYMBOLS), trade_day, 5_000, quiet),
+                                                 rng.choice(SYMBOLS), trade_day, "BUY", 5_000, quiet),
         "trader_profile": lambda: trader.profile(ds, "T001", "ACME", quiet),
         "market_data": lambda: market.price_context(ds, rng.choice(["ACME", f"M{rng.randrange(0, 100):06d}"]),
                                                     trade_day, "BUY", 1_000, 50.0, trade_day + timedelta(days=2),

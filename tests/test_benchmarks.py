@@ -12,6 +12,8 @@ import pytest
 
 from tests.servers import REPO
 
+pytestmark = pytest.mark.e2e  # the benchmarks start their own servers
+
 BENCHMARKS = REPO / "BENCHMARKS.md"
 
 # Each benchmark, and a line its smoke run must print.

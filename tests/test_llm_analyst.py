@@ -367,6 +367,7 @@ def test_a_budget_that_cannot_be_checked_means_no_call(fake, tmp_path):
     assert "budget could not be checked (ConnectionError)" in decision.analyst_note
 
 
+@pytest.mark.e2e
 def test_the_served_app_shares_one_budget_across_workers(start_server, fake, tmp_path):
     own = EmbeddedRedis(tmp_path / "redis", persistent=False)
     own.start()

@@ -130,6 +130,7 @@ class Follower(threading.Thread):
 
 
 @pytest.mark.outage
+@pytest.mark.browser
 def test_a_90_second_redis_outage_mid_run_is_ridden_out(start_server, own_redis, redis_url, chromium):
     server = outage_server(start_server, own_redis, "outage-90")
     session = Browser(server)
