@@ -69,12 +69,19 @@ RETRY_LOOPS = ("webapp/keeper.py", "in _with_retry", "/tenacity/", "in _listen",
 
 
 def hub_blocks(log: str) -> list[str]:
-    """The blocked stacks gevent's monitor thread reported (GEVENT_MAX_BLOCKING_TIME, 100 ms here) that
-    pass through a Redis retry loop. Only those: on a loaded machine a worker that is simply not given a
-    core for 100 ms is reported too, wherever it was, and a worker importing the app at boot always is.
-    A loop that spins instead of yielding is reported with its own frames, every time it is looked at."""
-    stacks = [report.split("=" * 20)[0] for report in log.split("appears to be blocked")[1:]]
-    return [stack for stack in stacks if "load_wsgi" not in stack and any(loop in stack for loop in RETRY_LOOPS)]
+    """Stacks that gevent's monitor thread found holding the hub (GEVENT_MAX_BLOCKING_TIME, 100 ms here)
+    in a Redis retry loop, or importing a module after the worker had booted. Only those: on a loaded
+    machine a worker that is simply not given a core for 100 ms is reported too, wherever it was, and a
+    worker importing the app while it boots always is. A loop that spins instead of yielding is
+    reported with its own frames every time the monitor looks."""
+    found = []
+    for report in log.split("appears to be blocked")[1:]:
+        stack = report.split("Blocked Stack", 1)[-1].split("*" * 20, 1)[0]
+        if "in init_process" in stack:  # the worker booting: importing the app, post_worker_init
+            continue
+        if any(loop in stack for loop in RETRY_LOOPS) or "<frozen importlib._bootstrap" in stack:
+            found.append(stack)
+    return found
 
 
 def start_run(session: Browser, name: str) -> str:

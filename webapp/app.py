@@ -148,4 +148,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(batch_pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(sse)
+    # Done while the worker boots, not in the middle of serving: importing the LLM client on a worker's
+    # first run, or compiling a template on its first page, would hold the worker's hub for 100 ms or more.
+    app.extensions["saa"].make_analyst()
+    for name in app.jinja_env.list_templates(filter_func=lambda name: name.endswith((".html", ".txt"))):
+        app.jinja_env.get_template(name)
     return app

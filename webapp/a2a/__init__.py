@@ -13,7 +13,7 @@ bp = Blueprint("a2a", __name__)
 
 
 def _register() -> None:
-    from webapp.a2a import cards, guard, rpc
+    from webapp.a2a import cards, compat, guard, rpc  # noqa: F401 - compat loads now, not on a first request
 
     cards.register(bp)
     guard.register(bp)

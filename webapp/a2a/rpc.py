@@ -102,7 +102,7 @@ def endpoint(slug: str | None = None) -> Response:
 
 
 def _dispatch(agent: A2AAgent, request_id, method: str, raw_params) -> Response:
-    from webapp.a2a import compat
+    from webapp.a2a import compat  # loaded with the blueprint; imported here because it imports this module
 
     if method in compat.METHODS:
         _check_version({"0.3", "1.0"})
