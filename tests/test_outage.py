@@ -18,6 +18,7 @@ import httpx
 import pytest
 import redis
 from httpx_sse import connect_sse
+from playwright.sync_api import expect
 
 from tests.conftest import SAMPLES, Browser, log_of, server_env, terminal, wait_for
 from tests.expected_determinations import EXPECTED
@@ -197,9 +198,11 @@ def test_a_90_second_redis_outage_mid_run_is_ridden_out(start_server, own_redis,
     assert hub_blocks(server.log_text()) == []
 
 
-def test_an_outage_that_outlasts_the_test_leaves_the_service_up_and_degraded(start_server, own_redis):
-    server = outage_server(start_server, own_redis, "outage-forever", workers=1, RATE_LIMIT_FALLBACK="3/minute")
+@pytest.mark.browser
+def test_an_outage_that_outlasts_the_test_leaves_the_service_up_and_degraded(start_server, own_redis, page):
+    server = outage_server(start_server, own_redis, "outage-forever", workers=1, RATE_LIMIT_FALLBACK="4/minute")
     session = Browser(server)
+    page.goto(server.url + "/")  # an analyst has the upload page open when Redis goes
     run_id = start_run(session, "spoofing_genuine_flux.xml")
     client = redis.Redis.from_url(own_redis.url)
     wait_for(client, run_id, lambda e: e.type == "step_completed")
@@ -211,9 +214,12 @@ def test_an_outage_that_outlasts_the_test_leaves_the_service_up_and_degraded(sta
     cpu_before = cpu_seconds(worker)
     with server.client(timeout=10) as http:
         assert_degraded(http, run_id, str(own_redis.socket))
+        page.set_input_files("#alert-file", str(SAMPLES / "wash_genuine_gldx.xml"))  # the form, through htmx
+        page.click("#upload-form button[type=submit]")
+        expect(page.locator("#upload-error")).to_contain_text("Your analyses are safe")
         upload = session.upload((SAMPLES / "wash_genuine_gldx.xml").read_bytes(), htmx=True)
         assert upload.status_code == 503 and 'id="upload-form"' in upload.text and "Retry shortly" in upload.text
-        # The rate limits cannot count in Redis now: the worker counts in memory (RATE_LIMIT_FALLBACK, 3 here).
+        # The rate limits cannot count in Redis now: the worker counts in memory (RATE_LIMIT_FALLBACK, 4 here).
         more = [session.upload((SAMPLES / "wash_genuine_gldx.xml").read_bytes(), htmx=True).status_code
                 for _ in range(3)]
         assert more == [503, 503, 429]
