@@ -182,7 +182,27 @@ def multipart(content: bytes) -> tuple[bytes, dict]:
 JSON_RPC = {"content-type": "application/json", **V1}
 BIG_JSON = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "SendMessage",
                        "params": message(xml_part(b"x" * 15 * MIB))})
-BIG_FORM, FORM_TYPE = multipart(b"<SMARTSAlert>" + b"x" * 3 * MIB + b"</SMARTSAlert>")
+
+
+def oversized_form(*, chunked: bool):
+    """A multipart body past the request limit (BATCH_MAX_BYTES, 64 MiB, plus 1 MiB), streamed to the server."""
+    head, headers = multipart(b"@")
+    head, tail = head.split(b"@")
+    size = 70
+
+    def body():
+        yield head
+        for _ in range(size):
+            yield b"x" * MIB
+        yield tail
+
+    def send(server, _run_id) -> httpx.Response:
+        sent = dict(headers) if chunked else {**headers, "content-length": str(len(head) + size * MIB + len(tail))}
+        with server.client() as http:
+            return http.post("/analyses", content=body(), headers=sent)
+    return send
+
+
 NOT_AN_ALERT = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": message(
     {"text": "Hello! Can you look at the trade Sarah Chen made in ACME last week?", "mediaType": "text/plain"})})
 
@@ -202,8 +222,8 @@ PROBES: dict[str, Probe] = {
        for name, (content, status, _text) in ALERT_FILES.items()},
     # The upload form
     "form:no-file": Probe(form(), form_error(400, "Choose an alert file")),
-    "form:oversize-declared": Probe(post("/analyses", BIG_FORM, FORM_TYPE), status_is(413, "1 MiB limit")),
-    "form:oversize-chunked": Probe(post("/analyses", BIG_FORM, FORM_TYPE, chunked=True), status_is(413, "1 MiB")),
+    "form:oversize-declared": Probe(oversized_form(chunked=False), status_is(413, "64 MiB limit for an upload")),
+    "form:oversize-chunked": Probe(oversized_form(chunked=True), status_is(413, "64 MiB limit for an upload")),
     "form:no-csrf": Probe(post("/analyses", *multipart(INSIDER)), status_is(400, "did not come from this site")),
     "form:sample-traversal": Probe(form(sample="../../etc/passwd"), form_error(404, "There is no sample alert")),
     # A2A transport
