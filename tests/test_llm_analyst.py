@@ -12,6 +12,8 @@ import pytest
 import redis
 from httpx_sse import connect_sse
 from playwright.sync_api import expect
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from agents.alerts import parse_alert
 from agents.analyst_llm import DATA_CLOSE, DATA_OPEN, LLMAnalyst
@@ -358,7 +360,7 @@ def test_a_spent_budget_means_no_call_and_a_human_review(fake, budget_redis):
 
 
 def test_a_budget_that_cannot_be_checked_means_no_call(fake, tmp_path):
-    unreachable = redis.Redis(unix_socket_path=str(tmp_path / "no-redis.sock"))
+    unreachable = redis.Redis(unix_socket_path=str(tmp_path / "no-redis.sock"), retry=Retry(NoBackoff(), 0))
     analyst = LLMAnalyst(MODEL, api_key="k", base_url=fake.url, timeout=5, max_attempts=1,
                          budget=TokenBudget(unreachable, 1_000_000))
     before = len(fake.requests)
