@@ -138,8 +138,8 @@ def time_lookups(data_dir: Path, repeats: int) -> dict[str, dict]:
         "peer_trades": lambda: peers.activity(ds, "T001", rng.choice(SYMBOLS), trade_day, "BUY", quiet),
         "related_accounts_history": lambda: accounts.related_history(
             ds, ["ACC-1001", f"ACC-{rng.randrange(100_000, 200_000)}"], "GLDX", date(2024, 6, 12), quiet),
-        "order_history": lambda: orders.habits(ds, rng.choice(["T020", f"T{rng.randrange(100_000, 120_000)}"]),
-                                               date(2024, 7, 9), quiet),
+        "order_history": lambda: (lambda trader: orders.habits(ds, trader, [trader], date(2024, 7, 9), quiet))(
+            rng.choice(["T020", f"T{rng.randrange(100_000, 120_000)}"])),
     }
     results = {}
     for name, call in calls.items():

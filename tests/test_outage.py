@@ -10,6 +10,7 @@ complete with an intact log and every stream catches up — without restarting a
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
@@ -64,9 +65,10 @@ def outage_server(start_server, own_redis, name: str, workers: int = 2, **extra:
     return server
 
 
-# The loops that retry Redis: a frame of one of them in a blocked stack means it kept the hub from running.
-RETRY_LOOPS = ("webapp/keeper.py", "in _with_retry", "/tenacity/", "in _listen", "in _sweep_forever",
-               "in _write_announcements", "in _refresh", "webapp/workqueue.py")
+# The loops that retry Redis, by file and function: one of them in a blocked stack kept the hub from running.
+RETRY_LOOPS = re.compile(r'(keeper\.py", line \d+, in keep|runner\.py", line \d+, in _with_retry|/tenacity/'
+                         r'|feed\.py", line \d+, in (_listen|_write_announcements|_refresh)'
+                         r'|lifecycle\.py", line \d+, in _sweep_forever|workqueue\.py", line \d+, in _loop)$', re.M)
 
 
 def hub_blocks(log: str) -> list[str]:
@@ -80,7 +82,7 @@ def hub_blocks(log: str) -> list[str]:
         stack = report.split("Blocked Stack", 1)[-1].split("*" * 20, 1)[0]
         if "in init_process" in stack:  # the worker booting: importing the app, post_worker_init
             continue
-        if any(loop in stack for loop in RETRY_LOOPS) or "<frozen importlib._bootstrap" in stack:
+        if RETRY_LOOPS.search(stack) or "<frozen importlib._bootstrap" in stack:
             found.append(stack)
     return found
 
