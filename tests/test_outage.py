@@ -67,7 +67,8 @@ def outage_server(start_server, own_redis, name: str, workers: int = 2, **extra:
 
 # The loops that retry Redis, by file and function: one of them in a blocked stack kept the hub from running.
 RETRY_LOOPS = re.compile(r'(keeper\.py", line \d+, in keep|runner\.py", line \d+, in _with_retry|/tenacity/'
-                         r'|feed\.py", line \d+, in (_listen|_write_announcements|_refresh)'
+                         r'|feed\.py", line \d+, in (_resync|_write_announcements|_refresh)'
+                         r'|subscriber\.py", line \d+, in (_run|_remap_forever)'
                          r'|lifecycle\.py", line \d+, in _sweep_forever|workqueue\.py", line \d+, in _loop)$', re.M)
 
 

@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from webapp.sse import sse
 
     templating.init_app(app)
-    limits.init_app(app, client.connection_pool)
+    limits.init_app(app, client, settings.redis_url)
     outage.init_app(app)
     csrf.exempt(a2a)  # JSON-RPC clients authenticate with bearer tokens, not browser sessions
     app.register_blueprint(a2a)

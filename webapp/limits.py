@@ -117,9 +117,17 @@ def too_many(exc: RateLimitExceeded):
     return render_template("error.html", code=429, message=message), 429
 
 
-def init_app(app: Flask, pool) -> None:
-    """Count in the app's Redis pool; nothing connects until the first limited request."""
-    app.config.update(RATELIMIT_STORAGE_URI="redis://",
-                      RATELIMIT_STORAGE_OPTIONS={"connection_pool": pool, "key_prefix": "saa:limits"})
+def init_app(app: Flask, client, url: str) -> None:
+    """Count in the app's Redis pool (nothing connects until the first limited request); on a Redis
+    Cluster, in a cluster client of the limits library's own."""
+    from webapp.redis_conn import is_cluster
+
+    if is_cluster(client):
+        tls = url.startswith("rediss+cluster://")
+        app.config.update(RATELIMIT_STORAGE_URI=url.replace("rediss+cluster://", "redis+cluster://", 1),
+                          RATELIMIT_STORAGE_OPTIONS={"key_prefix": "saa:limits", **({"ssl": True} if tls else {})})
+    else:
+        app.config.update(RATELIMIT_STORAGE_URI="redis://", RATELIMIT_STORAGE_OPTIONS={
+            "connection_pool": client.connection_pool, "key_prefix": "saa:limits"})
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, too_many)
