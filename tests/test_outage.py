@@ -107,7 +107,8 @@ def assert_degraded(http: httpx.Client, run_id: str, redis_path: str) -> None:
         assert redis_path not in page.text
     report = http.get(f"/analyses/{run_id}.json")
     assert report.status_code == 503 and report.json()["message"] == STORE_DOWN
-    events = http.get(f"/analyses/{run_id}/events")
+    # On a connection of its own: a refused stream's connection is shut once answered (webapp/sse.py).
+    events = httpx.get(str(http.base_url).rstrip("/") + f"/analyses/{run_id}/events", timeout=10)
     assert events.status_code == 503 and events.headers["retry-after"]
     rpc = http.post("/a2a", json={"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": run_id}},
                     headers={"A2A-Version": "1.0"})
