@@ -7,6 +7,7 @@ one, and per analysis the pipeline overhead excluding the model's time (run_star
 run_completed, minus the analyst step), plus server CPU per analysis.
 
     python -m bench.analyses_load --concurrent 500 --llm-delay 2
+    python -m bench.analyses_load --smoke        # tiny sizes, seconds; writes nothing (the suite runs it)
 
 Results go to BENCHMARKS.md (section "Concurrent analyses").
 """
@@ -33,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from agents.events import Event  # noqa: E402
-from bench.report import write_section  # noqa: E402
+from bench.report import UNLIMITED, write_section  # noqa: E402
 from tests.conftest import CSRF  # noqa: E402
 from tests.servers import AppServer, provision, sign_in  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
@@ -156,7 +157,10 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, nargs="+", default=[50, 100, 500])
     parser.add_argument("--llm-delay", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--smoke", action="store_true", help="3 analyses, a 0.1 s model, 1 worker; write nothing")
     args = parser.parse_args()
+    if args.smoke:
+        args.concurrent, args.llm_delay, args.workers = [3], 0.1, 1
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     store = EmbeddedRedis(work / "redis", persistent=False)
     store.start()
@@ -165,16 +169,16 @@ def main() -> None:
     llm_url = fake.stdout.readline().strip()
     env = {"REDIS_URL": store.url, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": llm_url, "OPENAI_MODEL": "bench-llm",
            "LLM_TIMEOUT": "60", "SECRET_KEY": "bench", "DATA_CACHE_DIR": str(work / "cache"),
-           "REDIS_POOL_SIZE": "400", "ACCESS_LOG": "",
+           "REDIS_POOL_SIZE": "400", "ACCESS_LOG": "", **UNLIMITED,
            "MAX_RUNS_IN_FLIGHT": str(max(args.concurrent))}  # all at once: what this benchmark measures
     server = AppServer(env=env, log_path=work / "server.log", workers=args.workers,
                        identity=provision(f"sqlite:///{work / 'record' / 'analyzer.sqlite3'}")).start()
     client = redis.Redis.from_url(store.url)
     try:
-        upload_all(server, 3)  # warm: data indexes, graph compilation, connections
+        upload_all(server, 1 if args.smoke else 3)  # warm: data indexes, graph compilation, connections
         wait_terminal(client, [r for r, _ in upload_all(server, 1)], 60)
         single, alone = [], []
-        for _ in range(3):
+        for _ in range(1 if args.smoke else 3):
             [(run_id, sent)] = upload_all(server, 1)
             logs = wait_terminal(client, [run_id], 60)
             single.append(logs[run_id][-1].ts - sent)
@@ -218,7 +222,8 @@ def main() -> None:
         "fake's ~25 chunks).",
     ])
     print(body)
-    write_section("Concurrent analyses", body)
+    if not args.smoke:
+        write_section("Concurrent analyses", body)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from agents.events import Event  # noqa: E402
-from bench.report import write_section  # noqa: E402
+from bench.report import UNLIMITED, write_section  # noqa: E402
 from tests.servers import AppServer, provision  # noqa: E402
 from webapp.batch_client import CSRF  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
@@ -81,7 +81,7 @@ def measure(args, work: Path) -> dict:
     llm_url = fake.stdout.readline().strip()
     env = {"REDIS_URL": store.url, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": llm_url, "OPENAI_MODEL": "bench-llm",
            "LLM_REQUESTS_PER_MINUTE": str(int(args.rps * 60)), "SECRET_KEY": "bench",
-           "DATA_CACHE_DIR": str(work / "cache"), "ACCESS_LOG": "", "REDIS_POOL_SIZE": "400"}
+           "DATA_CACHE_DIR": str(work / "cache"), "ACCESS_LOG": "", "REDIS_POOL_SIZE": "400", **UNLIMITED}
     if args.max_in_flight:
         env["MAX_RUNS_IN_FLIGHT"] = str(args.max_in_flight)
     identity = provision(f"sqlite:///{work / 'record' / 'analyzer.sqlite3'}")  # one record for every instance

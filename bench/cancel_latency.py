@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from httpx_sse import connect_sse  # noqa: E402
 
-from bench.report import write_section  # noqa: E402
+from bench.report import UNLIMITED, write_section  # noqa: E402
 from tests.conftest import SAMPLES, Browser  # noqa: E402
 from tests.servers import AppServer  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
@@ -94,7 +94,7 @@ def measure(tries: int, step_delay: float, workdir: Path) -> list[dict]:
     store = EmbeddedRedis(workdir / "redis", persistent=False)
     store.start()
     env = {"REDIS_URL": store.url, "SECRET_KEY": "bench", "DATA_CACHE_DIR": str(workdir / "cache"), "ACCESS_LOG": "",
-           "OPENAI_API_KEY": "", "DEMO_STEP_DELAY": str(step_delay), "SSE_HEARTBEAT_INTERVAL": "5"}
+           "OPENAI_API_KEY": "", "DEMO_STEP_DELAY": str(step_delay), "SSE_HEARTBEAT_INTERVAL": "5", **UNLIMITED}
     server = AppServer(env=env, log_path=workdir / "server.log", workers=2).start()
     try:
         session = Browser(server)

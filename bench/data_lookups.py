@@ -6,6 +6,7 @@ it once (timed), then times every tool's look-up for the sample alerts' subjects
 random synthetic subjects, and a whole investigation of each sample alert.
 
     python -m bench.data_lookups --rows 1000000 10000000
+    python -m bench.data_lookups --smoke     # 2,000 rows, 5 repeats, in a temporary directory; writes nothing
 
 Results go to BENCHMARKS.md (section "Tool look-ups") and bench/out/data_lookups.json.
 """
@@ -21,6 +22,7 @@ import random
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -128,7 +130,7 @@ def time_lookups(data_dir: Path, repeats: int) -> dict[str, dict]:
     trade_day = date(2024, 3, 13)
     calls = {
         "trader_history": lambda: trader.history(ds, rng.choice(["T001", f"T{rng.randrange(100_000, 120_000)}"]),
-                                                 rng.choice(SYMBOLS), trade_day, 5_000, quiet),
+                                                 rng.choice(SYMBOLS), trade_day, "BUY", 5_000, quiet),
         "trader_profile": lambda: trader.profile(ds, "T001", "ACME", quiet),
         "market_data": lambda: market.price_context(ds, rng.choice(["ACME", f"M{rng.randrange(0, 100):06d}"]),
                                                     trade_day, "BUY", 1_000, 50.0, trade_day + timedelta(days=2),
@@ -136,8 +138,8 @@ def time_lookups(data_dir: Path, repeats: int) -> dict[str, dict]:
         "peer_trades": lambda: peers.activity(ds, "T001", rng.choice(SYMBOLS), trade_day, "BUY", quiet),
         "related_accounts_history": lambda: accounts.related_history(
             ds, ["ACC-1001", f"ACC-{rng.randrange(100_000, 200_000)}"], "GLDX", date(2024, 6, 12), quiet),
-        "order_history": lambda: orders.habits(ds, rng.choice(["T020", f"T{rng.randrange(100_000, 120_000)}"]),
-                                               date(2024, 7, 9), quiet),
+        "order_history": lambda: (lambda trader: orders.habits(ds, trader, [trader], date(2024, 7, 9), quiet))(
+            rng.choice(["T020", f"T{rng.randrange(100_000, 120_000)}"])),
     }
     results = {}
     for name, call in calls.items():
@@ -165,7 +167,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeats", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="keep the generated data in bench/out")
+    parser.add_argument("--smoke", action="store_true", help="2,000 rows, 5 repeats, a temporary directory; "
+                                                              "write nothing")
     args = parser.parse_args()
+    global OUT
+    if args.smoke:
+        args.rows, args.repeats, args.keep = [2_000], 5, False
+        OUT = Path(tempfile.mkdtemp(prefix="bench-lookups-"))
     OUT.mkdir(parents=True, exist_ok=True)
     os.environ["DATA_CACHE_DIR"] = str(OUT / "cache")
     report = {"machine": f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}",
@@ -182,6 +190,10 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(data_dir)
             shutil.rmtree(OUT / "cache")
+    if args.smoke:
+        print(render(report))
+        shutil.rmtree(OUT)
+        return
     (OUT / "data_lookups.json").write_text(json.dumps(report, indent=1))
     write_section("Tool look-ups", render(report))
 

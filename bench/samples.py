@@ -8,6 +8,7 @@ receiving the terminal event, the server's own run time (run_started to the term
 event), and the events in the run.
 
     python -m bench.samples
+    python -m bench.samples --smoke      # one sample of each kind, once; writes nothing (the suite runs it)
 
 Results go to BENCHMARKS.md (section "Sample alerts").
 """
@@ -28,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.report import write_section  # noqa: E402
+from bench.report import UNLIMITED, write_section  # noqa: E402
 from tests.conftest import SAMPLES, Browser  # noqa: E402
 from tests.expected_determinations import EXPECTED  # noqa: E402
 from tests.servers import AppServer, provision  # noqa: E402
@@ -58,17 +59,22 @@ def one(server: AppServer, session: Browser, name: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per sample; the table shows medians")
+    parser.add_argument("--smoke", action="store_true", help="one sample of each kind, once; write nothing")
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat = 1
     work = Path(tempfile.mkdtemp(prefix="bench-samples-"))
     store = EmbeddedRedis(work / "redis", persistent=False)
     store.start()
     env = {"REDIS_URL": store.url, "SECRET_KEY": "bench", "DATA_CACHE_DIR": str(work / "cache"), "ACCESS_LOG": "",
-           "OPENAI_API_KEY": ""}
+           "OPENAI_API_KEY": "", **UNLIMITED}
     server = AppServer(env=env, log_path=work / "server.log", workers=1,
                        identity=provision(f"sqlite:///{work / 'record' / 'analyzer.sqlite3'}")).start()
     try:
         session = Browser(server)
         names = sorted(EXPECTED)
+        if args.smoke:
+            names = [next(n for n in names if n.startswith(kind)) for kind in ("insider", "wash", "spoofing")]
         one(server, session, names[0])  # warm: data indexes, graph compilation, connections
         rows = []
         for name in names:
@@ -98,7 +104,8 @@ def main() -> None:
                      f"{r['wall_ms']:.0f} ms | {r['run_ms']:.0f} ms | {r['events']} |")
     body = "\n".join(lines)
     print(body)
-    write_section("Sample alerts", body)
+    if not args.smoke:
+        write_section("Sample alerts", body)
 
 
 if __name__ == "__main__":

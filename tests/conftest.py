@@ -153,9 +153,15 @@ def redis_client(redis_url):
     client.close()
 
 
+# The suite uploads hundreds of alerts from one address: only the rate-limit tests use real limits.
+GENEROUS_LIMITS = {f"RATE_LIMIT_{action}": "100000/minute" for action in
+                   ("UPLOAD", "UPLOAD_IP", "A2A_SEND", "A2A_SEND_IP", "SIGN_IN", "SIGN_IN_IP", "FALLBACK")}
+
+
 def server_env(redis_url: str, **extra: str) -> dict[str, str]:
     env = {"REDIS_URL": redis_url, "DATA_DIR": str(TEST_DATA), "SECRET_KEY": "test-secret",
-           "SSE_HEARTBEAT_INTERVAL": "1", "OPENAI_API_KEY": "", "DATA_CACHE_DIR": os.environ["DATA_CACHE_DIR"]}
+           "SSE_HEARTBEAT_INTERVAL": "1", "OPENAI_API_KEY": "", "DATA_CACHE_DIR": os.environ["DATA_CACHE_DIR"],
+           **GENEROUS_LIMITS}
     env.update(extra)
     return env
 

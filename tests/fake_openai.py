@@ -27,6 +27,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CITE = re.compile(r"\[cite: ([a-z_]+:[a-z_]+)\]")
 OFFLINE = re.compile(r"offline rules reach: (ESCALATE|CLOSE|NEEDS_HUMAN_REVIEW)")
+# The alert's own text, marked as untrusted data (agents/analyst_llm.py): the fake reads the prompt as a
+# model that respects the markers would, taking its cues only from outside them.
+ALERT_DATA = re.compile(r'<alert-data trust="untrusted">.*?</alert-data>', re.S)
 
 
 @dataclass
@@ -129,11 +132,15 @@ class FakeOpenAI:
 
 
 def _prompt(request: dict) -> str:
-    return "\n".join(m.get("content") or "" for m in request.get("messages", []) if isinstance(m.get("content"), str))
+    """The prompt's text outside the alert-data markers."""
+    text = "\n".join(m.get("content") or "" for m in request.get("messages", []) if isinstance(m.get("content"), str))
+    return ALERT_DATA.sub("", text)
 
 
 def _usage(request: dict, written: str) -> dict:
-    prompt, completion = len(_prompt(request)) // 4, len(written) // 4
+    """Token usage as an endpoint reports it (about four characters a token), for the whole prompt."""
+    text = "\n".join(m.get("content") or "" for m in request.get("messages", []) if isinstance(m.get("content"), str))
+    prompt, completion = len(text) // 4, len(written) // 4
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 

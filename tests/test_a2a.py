@@ -120,9 +120,13 @@ def test_send_streaming_message_runs_an_alert_to_its_determination(live_server):
     assert all(u.status.state == pb.TASK_STATE_WORKING for u in updates[:-1])
     step = next(u for u in updates if u.status.message.parts[1].data.struct_value["type"] == "step_completed")
     assert step.status.message.parts[0].text.startswith("Done: ")
-    [artifact] = [r.artifact_update.artifact for r in responses if r.HasField("artifact_update")]
-    decision = json_format.MessageToDict(artifact.parts[0])["data"]
+    streamed = [r.artifact_update.artifact for r in responses if r.HasField("artifact_update")]
+    assert [a.name for a in streamed] == ["determination", "stor-draft"]  # every artifact, as GetTask has them
+    decision = json_format.MessageToDict(streamed[0].parts[0])["data"]
     assert decision["determination"] == "ESCALATE" and decision["stor"]["instrument"] == "GLDX"
+    assert "SUSPICIOUS TRANSACTION AND ORDER REPORT" in streamed[1].parts[0].text
+    got = rpc(live_server, "GetTask", {"id": task_id, "historyLength": 0}).json()["result"]
+    assert [json_format.ParseDict(a, pb.Artifact()) for a in got["artifacts"]] == streamed
     # The task is a run: the browser sees it, with the same decision.
     with live_server.client() as http:
         page = http.get(f"/analyses/{task_id}").text
@@ -371,3 +375,29 @@ def test_the_orchestrator_delegates_to_a_remote_specialist_over_a2a(start_server
         assert [e.event for e in source.iter_sse() if e.data][-1] == "close"
         assert "orchestrator.delegate" not in {e["step_id"] for e in http.get(f"/analyses/{other}.json").json()[
             "events"]}
+
+
+# ----------------------------------------------------------------------------- conversation
+
+def test_a_message_that_is_not_an_alert_gets_a_reply_saying_what_to_send(live_server, redis_client):
+    question = pb.Message(message_id=uuid.uuid4().hex, role=pb.ROLE_USER, context_id="ctx-1", parts=[
+        pb.Part(text="Hi, can you check Sarah Chen's ACME trade from last week?", media_type="text/plain")])
+    runs_before = redis_client.zcard("saa:runs")
+    streamed = run(stream_all(live_server.url, question))
+    plain = run(stream_all(live_server.url, question, streaming=False))
+    for responses in (streamed, plain):
+        [response] = responses
+        assert response.WhichOneof("payload") == "message"  # a reply, not a task
+        reply = response.message
+        assert reply.role == pb.ROLE_AGENT and reply.context_id == "ctx-1"
+        assert "Send the alert's XML export" in reply.parts[0].text
+        assert reply.parts[1].media_type == "application/xml"
+    assert redis_client.zcard("saa:runs") == runs_before
+    # The example it gives is an alert it accepts.
+    example = pb.Message(message_id=uuid.uuid4().hex, role=pb.ROLE_USER,
+                         parts=[pb.Part(text=streamed[0].message.parts[1].text, media_type="text/plain")])
+    assert run(stream_all(live_server.url, example))[-1].status_update.status.state == pb.TASK_STATE_COMPLETED
+    # Older clients get the same reply as a v0.3 message.
+    legacy = rpc(live_server, "message/send", {"message": {"kind": "message", "messageId": "m", "role": "user",
+                                                           "parts": [{"kind": "text", "text": "hello"}]}}, headers={})
+    assert legacy.json()["result"]["kind"] == "message" and legacy.json()["result"]["role"] == "agent"

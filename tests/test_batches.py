@@ -62,7 +62,8 @@ def parser_says(content: bytes) -> str:
 
 
 def _keys(client) -> int:
-    return client.dbsize()
+    """Keys the app stores for runs and batches (the rate limits' counters come and go with any upload)."""
+    return sum(not key.startswith(b"saa:limits") for key in client.scan_iter(count=1000))
 
 
 # ----------------------------------------------------------------------------- the form
@@ -249,11 +250,3 @@ def test_the_cli_says_when_there_is_no_server(tmp_path):
     result = subprocess.run([sys.executable, "-m", "webapp.cli", "analyse", str(tmp_path), "--server",
                              "http://127.0.0.1:9"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "could not reach http://127.0.0.1:9" in result.stderr
-
-
-def test_the_batch_throughput_benchmark_smoke_mode(tmp_path):
-    """bench/batch_throughput.py end to end at a small size: the limit held, nothing lost."""
-    result = subprocess.run([sys.executable, "-m", "bench.batch_throughput", "--smoke"], cwd=REPO, capture_output=True,
-                            text=True, timeout=180)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "40 of 40 alerts completed" in result.stdout and "429s 0, lost 0" in result.stdout

@@ -13,6 +13,7 @@ record cannot be written, the case is not shown and nothing is done.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -25,6 +26,7 @@ from webapp import batches, cases, citations, intake, runner, workqueue
 from webapp import report as run_report
 from webapp.auth.access import a2a_error, actor, can_see_case
 from webapp.htmx import is_htmx, page_or_fragment
+from webapp.limits import UPLOAD, limited
 from webapp.paths import resource_dir
 from webapp.record import RecordUnavailable, audit
 from webapp.templating import size_label
@@ -58,6 +60,7 @@ def index():
 
 
 @bp.post("/analyses")
+@limited(*UPLOAD)
 def create():
     """One alert starts an analysis; several files, or a zip, start a batch (webapp/intake.py)."""
     sample = request.form.get("sample")
@@ -141,14 +144,26 @@ def _load(run_id: str, action: str | None = None):
     return found.run, fold(found.run.id, found.events)
 
 
+@functools.lru_cache(maxsize=256)
+def stored_alert(run_id: str):
+    """A run's alert, parsed once per worker (an alert never changes): a page view neither reads the
+    alert's bytes again (from Redis, or the record once Redis let the run go) nor parses them. None
+    if it is gone or no longer passes the limits."""
+    found = cases.find(_services(), run_id)
+    raw = cases.alert_bytes(_services(), found) if found is not None else None
+    try:
+        return parse_alert(raw) if raw else None
+    except AlertError:
+        return None
+
+
 @bp.get("/analyses/<run_id>")
 def show(run_id: str):
     found = _find(run_id, "case.view")
-    raw = cases.alert_bytes(_services(), found)
-    alert = parse_alert(raw) if raw else None
     view = fold(found.run.id, found.events)
     ahead = _services().queue.position(found.run.id) if view.status == "queued" and found.live else None
-    return render_template("analysis.html", run=found.run, view=view, alert=alert, queue_ahead=ahead)
+    return render_template("analysis.html", run=found.run, view=view, alert=stored_alert(found.run.id),
+                           queue_ahead=ahead)
 
 
 @bp.get("/analyses/<run_id>.json")

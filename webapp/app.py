@@ -2,7 +2,8 @@
 
 Handlers hold no state between requests: live runs are in Redis, the record (cases, users,
 audit trail) in the database, so any worker or instance can serve any request for any run.
-Creating the app touches neither: a worker boots while Redis is down.
+Creating the app touches neither: a worker boots, answers /healthz and serves a clear 503 while
+Redis is down (webapp/outage.py).
 """
 
 from __future__ import annotations
@@ -70,10 +71,13 @@ class Services:
         if "analyst" not in self.extra:
             if self.settings.llm_enabled:
                 from agents.analyst_llm import LLMAnalyst
+                from webapp.llm_budget import TokenBudget
                 from webapp.llm_limit import rate_limit_for
 
-                self.extra["analyst"] = LLMAnalyst.from_settings(self.settings,
-                                                                 rate_limit=rate_limit_for(self.redis, self.settings))
+                limit = self.settings.llm_daily_token_budget
+                self.extra["analyst"] = LLMAnalyst.from_settings(
+                    self.settings, rate_limit=rate_limit_for(self.redis, self.settings),
+                    budget=TokenBudget(self.redis, limit) if limit > 0 else None)
             else:
                 self.extra["analyst"] = OfflineAnalyst(reporting_firm=self.settings.reporting_firm)
         return self.extra["analyst"]
@@ -89,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__, template_folder=str(resource_dir("templates")),
                 static_folder=str(resource_dir("static")))
-    client = connect(settings.redis_url, settings.redis_pool_size)  # one Redis, or a cluster
+    client = connect(settings.redis_url, settings.redis_pool_size)  # one Redis (connects on first use), or a cluster
     app.config.update(
         SECRET_KEY=settings.secret_key or secret_key(settings.state_dir),
         # One alert, or a batch of them (several files or a zip), plus the multipart overhead.
@@ -97,6 +101,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         SSE_REDIS_URL=settings.redis_url,
         WTF_CSRF_TIME_LIMIT=settings.csrf_time_limit,
         SESSION_COOKIE_NAME="saa_session",  # not "session": other apps on the same host keep theirs
+        # With TRUSTED_HOSTS set, requests for any other Host are refused (400): no DNS rebinding.
+        TRUSTED_HOSTS=[*settings.trusted_hosts, "localhost", "127.0.0.1", "[::1]"] if settings.trusted_hosts else None,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
     )
@@ -111,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                                                      cap=settings.max_runs_in_flight,
                                                      slot_ttl_ms=int(settings.lease_ttl * 1000)))
 
-    from webapp import admin, analyses, audit_trail, auth, batch_pages, health, record, templating
+    from webapp import admin, analyses, audit_trail, auth, batch_pages, health, limits, outage, record, templating
     from webapp.a2a import bp as a2a
     from webapp.sse import sse
 
@@ -119,6 +125,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     auth.init_app(app)  # its access hook runs before CSRF's, so strangers get the login page, not a CSRF error
     csrf.init_app(app)
     templating.init_app(app)
+    limits.init_app(app, client, settings.redis_url)
+    outage.init_app(app)
     csrf.exempt(a2a)  # JSON-RPC clients authenticate with bearer tokens, not browser sessions
     app.register_blueprint(a2a)
     app.register_blueprint(analyses.bp)
@@ -127,4 +135,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(sse)
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit_trail.bp)
+    # Done while the worker boots, not in the middle of serving: importing the LLM client on a worker's
+    # first run, or compiling a template on its first page, would hold the worker's hub for 100 ms or more.
+    app.extensions["saa"].make_analyst()
+    for name in app.jinja_env.list_templates(filter_func=lambda name: name.endswith((".html", ".txt"))):
+        app.jinja_env.get_template(name)
     return app

@@ -41,6 +41,10 @@ def parse_role_map(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _names(name: str) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str
@@ -97,6 +101,15 @@ class Settings:
     @property
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_issuer_url and self.oidc_client_id)
+    trusted_hosts: tuple[str, ...]
+    rate_limit_upload: str
+    rate_limit_upload_ip: str
+    rate_limit_a2a_send: str
+    rate_limit_a2a_send_ip: str
+    rate_limit_sign_in: str
+    rate_limit_sign_in_ip: str
+    rate_limit_fallback: str
+    llm_daily_token_budget: int
 
     @property
     def llm_enabled(self) -> bool:
@@ -164,6 +177,15 @@ class Settings:
             oidc_role_claim=os.environ.get("OIDC_ROLE_CLAIM", "roles"),
             oidc_role_map=parse_role_map(os.environ.get("OIDC_ROLE_MAP", "")),
             oidc_label=os.environ.get("OIDC_LABEL", "single sign-on"),
+            trusted_hosts=_names("TRUSTED_HOSTS"),
+            rate_limit_upload=os.environ.get("RATE_LIMIT_UPLOAD") or "20/minute;300/day",
+            rate_limit_upload_ip=os.environ.get("RATE_LIMIT_UPLOAD_IP") or "60/minute",
+            rate_limit_a2a_send=os.environ.get("RATE_LIMIT_A2A_SEND") or "20/minute;300/day",
+            rate_limit_a2a_send_ip=os.environ.get("RATE_LIMIT_A2A_SEND_IP") or "60/minute",
+            rate_limit_sign_in=os.environ.get("RATE_LIMIT_SIGN_IN") or "5/minute;20/hour",
+            rate_limit_sign_in_ip=os.environ.get("RATE_LIMIT_SIGN_IN_IP") or "30/minute",
+            rate_limit_fallback=os.environ.get("RATE_LIMIT_FALLBACK") or "30/minute",
+            llm_daily_token_budget=_int("LLM_DAILY_TOKEN_BUDGET", 2_000_000),
         )
         values.update(overrides)
         return cls(**values)

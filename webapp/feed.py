@@ -31,6 +31,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import socket
 import time
 import uuid
@@ -320,7 +321,7 @@ class Hub:
                 break
             except Exception as exc:  # Redis down, or no cluster node reachable: keep trying
                 log.warning("could not restore the followers of run %s (%s); retrying", run_id, exc)
-                gevent.sleep(backoff)
+                gevent.sleep(backoff * random.uniform(0.5, 1.0))  # noqa: S311 - jitter: not in step
                 backoff = min(backoff * 2, 5.0)
         self.reads.resynced = self.reads.now()
         self._deliver(name, RESYNC)

@@ -16,10 +16,13 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
+    """Ready when Redis answers. The reason names the kind of failure, never where Redis is."""
     try:
         current_app.extensions["saa"].redis.ping()
     except redis.RedisError as exc:
-        return jsonify(status="unavailable", redis=str(exc)), 503
+        reason = "timeout" if isinstance(exc, redis.TimeoutError) else \
+            "unreachable" if isinstance(exc, redis.ConnectionError) else "error"
+        return jsonify(status="unavailable", redis=reason), 503, {"Retry-After": "5", "Cache-Control": "no-store"}
     return jsonify(status="ready")
 
 

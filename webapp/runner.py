@@ -24,7 +24,7 @@ import gevent
 import redis
 from flask import Flask
 from prometheus_client import Counter, Histogram
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
 from agents.alerts import parse_alert
 from agents.data import dataset
@@ -62,8 +62,10 @@ APPEND_EVENTS = Histogram("saa_event_append_batch_events", "Events written toget
 
 PROGRESS_INTERVAL = 0.1  # a step's further progress within this of its last is not recorded: it is for people
 
+# Full jitter, so that a worker's runs (and the workers of every instance) do not retry in step
+# when Redis comes back; tenacity sleeps with time.sleep, which gevent makes a yield to the hub.
 _riding_out_outage = retry(retry=retry_if_exception_type((redis.ConnectionError, redis.TimeoutError)),
-                           wait=wait_exponential(multiplier=0.05, max=2), stop=stop_after_delay(REDIS_OUTAGE),
+                           wait=wait_random_exponential(multiplier=0.05, max=2), stop=stop_after_delay(REDIS_OUTAGE),
                            reraise=True)
 
 

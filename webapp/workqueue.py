@@ -238,7 +238,11 @@ class Dispatcher:
             except redis.RedisError as exc:
                 failures += 1
                 pause = min(2.0, 0.05 * 2 ** min(failures, 6)) * random.uniform(0.5, 1.0)  # noqa: S311
-                log.warning("work queue unavailable (%s); retrying in %.2fs", exc, pause)
+                # A touch that failed is not due again before the pause: otherwise the wait below is zero
+                # and the loop spins on a Redis that is down, holding the worker's hub.
+                next_touch = max(next_touch, time.monotonic() + pause)
+                if failures == 1 or failures % 20 == 0:
+                    log.warning("work queue unavailable (%s); retrying in %.2fs", exc, pause)
             self.wake.wait(max(0.0, min(pause, next_touch - time.monotonic())))
 
     def stop(self) -> None:

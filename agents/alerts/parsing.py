@@ -7,17 +7,28 @@ a missing required element is a clear :class:`AlertError` naming its path.
 
 Parsing goes through defusedxml with DTDs forbidden, so XXE, entity expansion ("billion
 laughs") and external references are refused before any expansion happens.
+
+What one alert may cost is bounded at parse time (agents/alerts/limits.py).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, time
 from xml.etree.ElementTree import Element, ParseError
 
-import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml.ElementTree import DefusedXMLParser
 
+from agents.alerts.limits import (
+    LONG_FIELDS,
+    MAX_CONTEXT_FIELDS,
+    MAX_FIELD,
+    MAX_REPEATED,
+    BoundedTreeBuilder,
+    LimitExceeded,
+)
 from agents.alerts.models import (
     AlertKind,
     AlertMetadata,
@@ -92,7 +103,12 @@ def parse_alert(raw: bytes) -> InsiderDealingAlert | WashTradeAlert | SpoofingAl
             f"The XML declares encoding {declared.group(1).decode()!r}; only UTF-8 alerts are accepted."
         )
     try:
-        root = SafeET.fromstring(text_bytes, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        parser = DefusedXMLParser(target=BoundedTreeBuilder(), forbid_dtd=True, forbid_entities=True,
+                                  forbid_external=True)
+        parser.feed(text_bytes)
+        root = parser.close()
+    except LimitExceeded as exc:
+        raise AlertError(str(exc)) from None
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
         raise AlertError(
             "The file contains a DOCTYPE, entity declaration or external reference. These are refused "
@@ -134,13 +150,26 @@ class _Node:
         return _Node(found, f"{self.path}/{name}")
 
     def children(self, name: str) -> list[_Node]:
-        return [_Node(el, f"{self.path}/{name}[{i}]") for i, el in enumerate(self.el.findall(name), 1)]
+        found = self.el.findall(name)
+        limit = MAX_REPEATED.get(name)
+        if limit is not None and len(found) > limit:
+            raise AlertError(f"{self.path} has {len(found):,} <{name}> elements; the limit is {limit:,}.")
+        return [_Node(el, f"{self.path}/{name}[{i}]") for i, el in enumerate(found, 1)]
+
+    def value(self) -> str:
+        """The element's text, stripped, within its length limit."""
+        value = (self.el.text or "").strip()
+        tag = self.path.rsplit("/", 1)[-1].split("[", 1)[0]
+        limit = LONG_FIELDS.get(tag, MAX_FIELD)
+        if len(value) > limit:
+            raise AlertError(f"Element {self.path} is {len(value):,} characters long; the limit is {limit:,}.")
+        return value
 
     def text(self, name: str, *, required: bool = True) -> str | None:
         node = self.child(name, required=required)
         if node is None:
             return None
-        value = (node.el.text or "").strip()
+        value = node.value()
         if not value:
             if required:
                 raise AlertError(f"Element {node.path} is empty.")
@@ -157,7 +186,7 @@ class _Node:
             raise AlertError(f"Element {self.path}/{name} must be {expected}, got {raw!r}.") from None
 
     def number(self, name, *, required=True) -> float | None:
-        return self.convert(name, lambda s: float(s.replace(",", "")), "a number", required=required)
+        return self.convert(name, _finite, "a number", required=required)
 
     def whole(self, name, *, required=True) -> int | None:
         return self.convert(name, _whole, "a whole number", required=required)
@@ -179,11 +208,21 @@ class _Node:
         return self.convert(name, _side, "BUY or SELL")
 
     def fields(self) -> dict[str, str]:
-        return {c.tag: (c.text or "").strip() for c in self.el if isinstance(c.tag, str) and len(c) == 0}
+        leaves = [c for c in self.el if isinstance(c.tag, str) and len(c) == 0]
+        if len(leaves) > MAX_CONTEXT_FIELDS:
+            raise AlertError(f"{self.path} has {len(leaves)} fields; the limit is {MAX_CONTEXT_FIELDS}.")
+        return {c.tag: _Node(c, f"{self.path}/{c.tag}").value() for c in leaves}
+
+
+def _finite(s: str) -> float:
+    value = float(s.replace(",", ""))
+    if not math.isfinite(value):  # "nan", "inf", "1e999"
+        raise ValueError(s)
+    return value
 
 
 def _whole(s: str) -> int:
-    value = float(s.replace(",", ""))
+    value = _finite(s)
     if not value.is_integer():
         raise ValueError(s)
     return int(value)
@@ -240,7 +279,7 @@ def _notes(node: _Node) -> tuple[str, ...]:
     notes = node.child("InvestigationNotes", required=False)
     if notes is None:
         return ()
-    return tuple((n.el.text or "").strip() for n in notes.children("Note") if (n.el.text or "").strip())
+    return tuple(text for n in notes.children("Note") if (text := n.value()))
 
 
 def _read_insider(root: _Node) -> InsiderDealingAlert:
@@ -305,7 +344,7 @@ def _regulatory(root: _Node) -> RegulatoryFlags:
     regs = flags.child("ApplicableRegulations", required=False)
     return RegulatoryFlags(
         jurisdiction=flags.text("Jurisdiction", required=False),
-        regulations=tuple((r.el.text or "").strip() for r in regs.children("Regulation")) if regs else (),
+        regulations=tuple(r.value() for r in regs.children("Regulation")) if regs else (),
     )
 
 
@@ -339,7 +378,7 @@ def _read_smarts(root: _Node) -> WashTradeAlert | SpoofingAlert:
         total = node.number("TotalValue", required=False)
         sequence = node.el.get("sequence")
         trades.append(FlaggedTrade(
-            sequence=_whole(sequence) if sequence and sequence.strip().isdigit() else i,
+            sequence=int(sequence) if sequence and sequence.strip().isdigit() and len(sequence) < 10 else i,
             account_id=node.text("AccountID"),
             account_name=node.text("AccountName", required=False),
             trade_date=node.day("TradeDate"),

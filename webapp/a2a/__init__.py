@@ -13,9 +13,10 @@ bp = Blueprint("a2a", __name__)
 
 
 def _register() -> None:
-    from webapp.a2a import cards, rpc
+    from webapp.a2a import cards, compat, guard, rpc  # noqa: F401 - compat loads now, not on a first request
 
     cards.register(bp)
+    guard.register(bp)
     # With or without a trailing slash: clients joining "/" to the card's URL send one.
     bp.add_url_rule("/a2a", "rpc", rpc.endpoint, methods=["POST"], strict_slashes=False)
     bp.add_url_rule("/a2a/<slug>", "specialist_rpc", rpc.endpoint, methods=["POST"], strict_slashes=False)

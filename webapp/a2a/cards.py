@@ -1,4 +1,10 @@
-"""Agent Cards at /.well-known/agent-card.json (orchestrator) and /a2a/<agent>/.well-known/agent-card.json."""
+"""Agent Cards at /.well-known/agent-card.json (orchestrator) and /a2a/<agent>/.well-known/agent-card.json.
+
+A card tells clients where to send their requests, so its URLs must not come from whoever asked:
+they are PUBLIC_URL's, or — without it — the request's host only when that host is trusted
+(TRUSTED_HOSTS, and the loopback names); any other Host header is refused. A card built from
+the request is cacheable by the client only, never by a shared cache (it varies with Host).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,30 @@ import json
 from a2a.types import a2a_pb2 as pb
 from flask import Response, abort, current_app, request
 from google.protobuf import json_format
+from werkzeug.sansio.utils import host_is_trusted
 
 from webapp.a2a.agents import INPUT_MODES, OUTPUT_MODES, A2AAgent, agent_for
 
 CARD_MAX_AGE = 300
+LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+
+
+class UntrustedHost(Exception):
+    pass
+
+
+def trusted_hosts(settings) -> list[str]:
+    return [*settings.trusted_hosts, *LOOPBACK]
 
 
 def base_url() -> str:
-    """The absolute URL clients reach this server at (A2A_PUBLIC_URL behind a proxy)."""
-    configured = current_app.extensions["saa"].settings.public_url
-    return (configured or request.url_root).rstrip("/")
+    """The absolute URL clients reach this server at: PUBLIC_URL, else a trusted request host."""
+    settings = current_app.extensions["saa"].settings
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    if not host_is_trusted(request.host.lower(), trusted_hosts(settings)):
+        raise UntrustedHost(request.host)
+    return request.url_root.rstrip("/")
 
 
 def build_card(agent: A2AAgent) -> dict:
@@ -50,9 +70,17 @@ def card_response(slug: str | None) -> Response:
     agent = agent_for(slug)
     if agent is None:
         abort(404)
-    body = json.dumps(build_card(agent), indent=2, sort_keys=True)
+    try:
+        body = json.dumps(build_card(agent), indent=2, sort_keys=True)
+    except UntrustedHost as exc:
+        return Response(json.dumps({"error": f"This server does not answer to host {exc.args[0]!r}: set PUBLIC_URL "
+                                             "(or TRUSTED_HOSTS) to the names clients use."}),
+                        status=400, mimetype="application/json")
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
-    headers = {"Cache-Control": f"public, max-age={CARD_MAX_AGE}", "ETag": f'"{etag}"'}
+    reflected = not current_app.extensions["saa"].settings.public_url
+    headers = {"Cache-Control": f"{'private' if reflected else 'public'}, max-age={CARD_MAX_AGE}", "ETag": f'"{etag}"'}
+    if reflected:
+        headers["Vary"] = "Host"
     if etag in request.if_none_match:
         return Response(status=304, headers=headers)
     return Response(body, mimetype="application/json", headers=headers)

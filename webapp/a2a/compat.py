@@ -21,6 +21,7 @@ PARAMS = {
 PUSH = {"tasks/pushNotificationConfig/set", "tasks/pushNotificationConfig/get", "tasks/pushNotificationConfig/list",
         "tasks/pushNotificationConfig/delete"}
 METHODS = set(PARAMS) | PUSH
+SENDS = {"message/send", "message/stream"}
 
 
 def _dump(model) -> dict:
@@ -31,11 +32,17 @@ def _task(task_json: dict) -> dict:
     return _dump(conv.to_compat_task(json_format.ParseDict(task_json, pb.Task(), ignore_unknown_fields=True)))
 
 
+def _message(message_json: dict) -> dict:
+    return _dump(conv.to_compat_message(json_format.ParseDict(message_json, pb.Message(), ignore_unknown_fields=True)))
+
+
 def _stream_item(item):
     if item is HEARTBEAT:
         return item
     if "task" in item:
         return _task(item["task"])
+    if "message" in item:
+        return _message(item["message"])
     if "statusUpdate" in item:
         event = json_format.ParseDict(item["statusUpdate"], pb.TaskStatusUpdateEvent(), ignore_unknown_fields=True)
         return _dump(conv.to_compat_task_status_update_event(event))
@@ -58,7 +65,9 @@ def handle(call: rpc.Call):
             request.configuration.CopyFrom(conv.to_core_send_message_configuration(params.configuration))
         call.params = request
         if call.method == "message/send":
-            return rpc._json({"jsonrpc": "2.0", "id": call.id, "result": _task(rpc.send_message(call)["task"])})
+            result = rpc.send_message(call)
+            converted = _task(result["task"]) if "task" in result else _message(result["message"])
+            return rpc._json({"jsonrpc": "2.0", "id": call.id, "result": converted})
         return rpc._sse((_stream_item(i) for i in rpc.send_streaming_message(call)), call.id)
     if call.method == "tasks/get":
         request = pb.GetTaskRequest(id=params.id)

@@ -1,8 +1,10 @@
 """The JSON-RPC endpoint of each agent: POST /a2a (orchestrator) and POST /a2a/<agent> (specialists).
 
-Requests are checked in the order the spec gives its errors: parse (-32700), JSON-RPC shape
-(-32600), method (-32601), the A2A-Version header (-32009), params (-32602), then the method's
-own errors (-32001…-32007). Params are parsed into the SDK's protobuf request types.
+Requests first pass webapp/a2a/guard.py (not cross-site, JSON, bounded), then are checked in
+the order the spec gives its errors: parse (-32700), JSON-RPC shape (-32600), method (-32601),
+the A2A-Version header (-32009), params (-32602), then the method's own errors (-32001…-32007).
+Params are parsed into the SDK's protobuf request types. Sends are rate limited
+(webapp/limits.py).
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ import time
 import uuid
 
 import gevent
+import redis
 from a2a.types import a2a_pb2 as pb
 from flask import Response, current_app, request, stream_with_context
 from flask_login import current_user
 from google.protobuf import json_format
 
 from agents.alerts import AlertError, parse_alert
-from webapp import cases, runner, workqueue
-from webapp.a2a import tasks
+from webapp import cases, limits, runner, workqueue
+from webapp.a2a import guard, replies, tasks
 from webapp.a2a.agents import INPUT_MODES, OUTPUT_MODES, A2AAgent, agent_for
 from webapp.a2a.errors import (
     A2AError,
@@ -29,7 +32,6 @@ from webapp.a2a.errors import (
     InternalError,
     InvalidParamsError,
     InvalidRequestError,
-    JSONParseError,
     MethodNotFoundError,
     PushNotificationNotSupportedError,
     TaskNotCancelableError,
@@ -38,6 +40,7 @@ from webapp.a2a.errors import (
     VersionNotSupportedError,
     error_response,
 )
+from webapp.a2a.replies import NotAnAlert
 from webapp.auth import access
 from webapp.feed import HEARTBEAT, FeedClosed, HubUnavailable, TooManyStreams, follow
 from webapp.record import audit
@@ -58,6 +61,7 @@ METHODS_V1 = {
 }
 STREAMING = {"SendStreamingMessage", "SubscribeToTask"}
 STREAMING_V03 = {"message/stream", "tasks/resubscribe"}
+SENDS = {"SendMessage", "SendStreamingMessage"}  # the methods that start analyses: rate limited
 LIST_PAGE_DEFAULT, LIST_PAGE_MAX = 50, 100
 CANCEL_WAIT = 5.0
 
@@ -79,11 +83,10 @@ def endpoint(slug: str | None = None) -> Response:
     agent = agent_for(slug)
     if agent is None:
         return _json(error_response(None, MethodNotFoundError(message=f"No A2A agent at /a2a/{slug}.")), 404)
-    # An alert of MAX_ALERT_BYTES, base64-encoded in JSON, plus the envelope.
-    request.max_content_length = services().settings.max_alert_bytes * 4 // 3 + 64 * 1024
     request_id = None
     try:
-        body = _body()
+        guard.refuse_cross_site()  # sign-in (a bearer token) was checked by the access hook
+        body = guard.read_json()
         request_id = body.get("id") if isinstance(body, dict) else None
         if isinstance(request_id, bool) or not isinstance(request_id, str | int | type(None)):
             request_id = None
@@ -95,14 +98,18 @@ def endpoint(slug: str | None = None) -> Response:
             return _admitted(lambda: _dispatch(agent, request_id, method, raw_params), request_id)
         return _dispatch(agent, request_id, method, raw_params)
     except A2AError as exc:
-        return _json(error_response(request_id, exc))
+        response = _json(error_response(request_id, exc), getattr(exc, "http_status", 200))
+        response.headers.update(getattr(exc, "http_headers", {}))
+        return response
 
 
 def _dispatch(agent: A2AAgent, request_id, method: str, raw_params) -> Response:
-    from webapp.a2a import compat
+    from webapp.a2a import compat  # loaded with the blueprint; imported here because it imports this module
 
     if method in compat.METHODS:
         _check_version({"0.3", "1.0"})
+        if method in compat.SENDS:
+            limits.a2a_send()
         return compat.handle(Call(agent, request_id, method, raw_params))
     if method not in METHODS_V1:
         raise MethodNotFoundError(message=f"Method {method!r} does not exist. A2A v1.0 methods: "
@@ -112,6 +119,8 @@ def _dispatch(agent: A2AAgent, request_id, method: str, raw_params) -> Response:
         params = json_format.ParseDict(raw_params, METHODS_V1[method](), ignore_unknown_fields=True)
     except json_format.ParseError as exc:
         raise InvalidParamsError(message=f"Invalid params for {method}: {exc}") from None
+    if method in SENDS:
+        limits.a2a_send()
     call = Call(agent, request_id, method, params)
     if method in STREAMING:
         return _sse(HANDLERS[method](call), request_id)
@@ -143,16 +152,6 @@ def _json(payload: dict, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
 
 
-def _body():
-    if request.mimetype and request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
-        raise ContentTypeNotSupportedError(
-            message=f"JSON-RPC requests must be sent as application/json, not {request.mimetype}.",
-            data={"contentType": request.mimetype})
-    raw = request.get_data(cache=False)  # raises 413 beyond max_content_length
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise JSONParseError(message=f"Invalid JSON: {exc}") from None
 
 
 def _envelope(body) -> tuple[str, dict]:
@@ -222,7 +221,8 @@ def _history_length(config) -> int | None:
 # ----------------------------------------------------------------------------- methods
 
 def alert_from(message: pb.Message) -> tuple[bytes, str]:
-    """The alert XML from the message's parts: raw bytes (application/xml) or text."""
+    """The alert XML from the message's parts: raw bytes (application/xml) or text. Text that is
+    not XML (a sentence) raises :class:`NotAnAlert`, answered with what the agent accepts."""
     if not message.parts:
         raise InvalidParamsError(message="The message has no parts: attach the alert XML as a part.")
     if message.task_id:
@@ -230,6 +230,7 @@ def alert_from(message: pb.Message) -> tuple[bytes, str]:
         raise UnsupportedOperationError(
             message="Tasks here are single investigations and do not take follow-up messages; send a new message.",
             data={"taskId": message.task_id})
+    prose = False
     for part in message.parts:
         kind = part.WhichOneof("content")
         media = part.media_type.split(";")[0].strip().lower()
@@ -243,10 +244,14 @@ def alert_from(message: pb.Message) -> tuple[bytes, str]:
             if media and media not in INPUT_MODES:
                 raise ContentTypeNotSupportedError(message=f"Parts of type {media} are not accepted.",
                                                    data={"mediaType": media, "accepted": ",".join(INPUT_MODES)})
-            return part.text.encode(), part.filename or "alert.xml"
+            if part.text.lstrip().startswith("<"):
+                return part.text.encode(), part.filename or "alert.xml"
+            prose = True  # a sentence: another part may still carry the alert
         if kind == "url":
             raise ContentTypeNotSupportedError(message="Alerts by URL are not fetched; send the XML itself.",
                                                data={"accepted": ",".join(INPUT_MODES)})
+    if prose:
+        raise NotAnAlert
     raise InvalidParamsError(message="No part carries the alert XML.")
 
 
@@ -283,7 +288,10 @@ def start_task(call: Call) -> Run:
 
 def send_message(call: Call) -> dict:
     params: pb.SendMessageRequest = call.params
-    run = start_task(call)
+    try:
+        run = start_task(call)
+    except NotAnAlert:
+        return {"message": replies.not_an_alert(call.agent, params.message)}
     history = _history_length(params.configuration) if params.HasField("configuration") else None
     if params.configuration.return_immediately:
         return {"task": task_json(run, [], history)}
@@ -358,11 +366,15 @@ def _stream_task(run: Run, cursor_events: list, heartbeat: float, queue):
         view.apply(item.event)
         text = stor_text(run, store.events(run.id)) if item.event.type == "decision" and \
             (view.decision or {}).get("stor") else None
-        yield tasks.to_json(tasks.stream_response(run, item.event, view, text))
+        for response in tasks.stream_responses(run, item.event, view, text):
+            yield tasks.to_json(response)
 
 
 def send_streaming_message(call: Call):
-    run = start_task(call)
+    try:
+        run = start_task(call)
+    except NotAnAlert:
+        return iter([{"message": replies.not_an_alert(call.agent, call.params.message)}])
     hub = current_hub()
     heartbeat = services().settings.sse_heartbeat_interval
 
@@ -423,6 +435,10 @@ def _sse(items, request_id) -> Response:
             yield f"event: error\ndata: {json.dumps(error_response(request_id, exc))}\n\n"
         except FeedClosed:
             return  # the worker is shutting down: the client resubscribes elsewhere
+        except (redis.RedisError, HubUnavailable):  # Redis went away mid-stream: the task is safe
+            error = InternalError(message="The task store became unavailable; the task is safe. Resubscribe "
+                                          "(SubscribeToTask) shortly.", data={"retryAfterSeconds": 5})
+            yield f"event: error\ndata: {json.dumps(error_response(request_id, error))}\n\n"
 
     response = Response(stream_with_context(frames()), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"

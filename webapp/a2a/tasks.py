@@ -132,17 +132,18 @@ def task(run: Run, events: list[Event], alert: bytes | None, *, history_length: 
     return result
 
 
-def stream_response(run: Run, event: Event, view: RunView, stor_text: str | None = None) -> pb.StreamResponse:
-    """A logged event as a StreamResponse: the decision as an artifact update, all else as status."""
+def stream_responses(run: Run, event: Event, view: RunView, stor_text: str | None = None) -> list[pb.StreamResponse]:
+    """A logged event as StreamResponses: the decision as one artifact update per artifact (the
+    determination, and the STOR draft when escalating — what GetTask returns), all else as status."""
     if event.type is EventType.DECISION:
-        artifact = artifacts(run, view, stor_text)[0]
-        return pb.StreamResponse(artifact_update=pb.TaskArtifactUpdateEvent(
+        return [pb.StreamResponse(artifact_update=pb.TaskArtifactUpdateEvent(
             task_id=run.id, context_id=context_id(run), artifact=artifact, append=False, last_chunk=True))
+            for artifact in artifacts(run, view, stor_text)]
     update = pb.TaskStatusUpdateEvent(task_id=run.id, context_id=context_id(run), status=pb.TaskStatus(
         state=STATE_BY_EVENT.get(event.type, pb.TASK_STATE_WORKING), message=event_message(run, event, view),
         timestamp=_timestamp(event.ts)))
     update.metadata.update({"seq": event.seq})
-    return pb.StreamResponse(status_update=update)
+    return [pb.StreamResponse(status_update=update)]
 
 
 def to_json(message) -> dict:

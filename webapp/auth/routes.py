@@ -13,6 +13,7 @@ from flask_login import current_user, login_user, logout_user
 from joserfc.errors import JoseError
 
 from webapp.auth import SSO, access, bp, oauth
+from webapp.limits import SIGN_IN, limited
 from webapp.record import audit, users
 from webapp.record.users import AccountError, Principal
 
@@ -66,7 +67,13 @@ def login():
     return _page()
 
 
+def sign_in_refused(message: str):
+    """The login form again with ``message`` (the sign-in rate limit, webapp/limits.py)."""
+    return _page(message, 429, (request.form.get("username") or "").strip()[:64])
+
+
 @bp.post("/login")
+@limited(*SIGN_IN)
 def sign_in():
     settings = _services().settings
     username = (request.form.get("username") or "").strip()[:64]
