@@ -10,10 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 import redis
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
 
-from tests.conftest import CSRF, SAMPLES, Browser, server_env, terminal
+from tests.conftest import SAMPLES, Browser, server_env, terminal
 from tests.test_e2e import read_stream
 from webapp.store import RUNS_INDEX, alert_key, events_key, run_key
 
@@ -103,18 +101,6 @@ def test_cross_site_headers_and_non_json_bodies_are_refused_even_without_a_brows
 
 # ----------------------------------------------------------------------------- rate limits
 
-def signed_in_as(server, user_id: str) -> Browser:
-    """A browser session whose cookie says who is signed in (signing in itself is webapp/auth's)."""
-    app = Flask(__name__)
-    app.secret_key = server.env["SECRET_KEY"]
-    cookie = SecureCookieSessionInterface().get_signing_serializer(app).dumps({"user_id": user_id})
-    session = Browser(server)
-    session.http.cookies.clear()
-    session.http.cookies.set("session", cookie, domain="127.0.0.1")
-    session.token = CSRF.search(session.http.get("/").text).group(1)
-    return session
-
-
 @pytest.fixture(scope="module")
 def limited_server(start_server, redis_url):
     return start_server(server_env(redis_url, RATE_LIMIT_UPLOAD="3/minute", RATE_LIMIT_UPLOAD_IP="5/minute",
@@ -124,7 +110,7 @@ def limited_server(start_server, redis_url):
 
 def test_uploads_are_limited_per_user_and_per_address(limited_server):
     alert = (SAMPLES / "wash_false_positive_prsm.xml").read_bytes()
-    alice, bob = signed_in_as(limited_server, "alice"), signed_in_as(limited_server, "bob")
+    alice, bob = Browser(limited_server, "analyst"), Browser(limited_server, "reviewer")  # two users
     assert [alice.upload(alert).status_code for _ in range(3)] == [303, 303, 303]
     refused = alice.upload(alert, htmx=True)
     assert refused.status_code == 429 and refused.headers["retry-after"]
@@ -142,10 +128,11 @@ def test_uploads_are_limited_per_user_and_per_address(limited_server):
 def test_a2a_sends_are_limited_and_answered_as_json_rpc(limited_server):
     message = {"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": (
         SAMPLES / "wash_false_positive_prsm.xml").read_text()}]}, "configuration": {"returnImmediately": True}}
+    tokens = limited_server.identity.tokens  # two users: each has an allowance of their own
     with limited_server.client() as http:
         def send(method="SendMessage", params=message):
             return http.post("/a2a", json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
-                             headers={"A2A-Version": "1.0", "Authorization": "Bearer client-a"})
+                             headers={"A2A-Version": "1.0", "Authorization": f"Bearer {tokens['analyst']}"})
         assert [send().status_code for _ in range(2)] == [200, 200]
         limited = send()
         assert limited.status_code == 429 and limited.headers["retry-after"]
@@ -153,7 +140,7 @@ def test_a2a_sends_are_limited_and_answered_as_json_rpc(limited_server):
         assert error["code"] == -32000 and error["data"][0]["reason"] == "RATE_LIMIT_EXCEEDED"
         assert send("GetTask", {"id": "0" * 32}).json()["error"]["code"] == -32001  # reads are not limited
         other_client = http.post("/a2a", json={"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": message},
-                                 headers={"A2A-Version": "1.0", "Authorization": "Bearer client-b"})
+                                 headers={"A2A-Version": "1.0", "Authorization": f"Bearer {tokens['reviewer']}"})
         assert other_client.status_code == 200 and "task" in other_client.json()["result"]
 
 
@@ -165,7 +152,7 @@ def test_agent_card_urls_never_come_from_an_untrusted_host_header(start_server, 
         assert forged.status_code == 400 and "PUBLIC_URL" in forged.json()["error"]
         local = http.get("/.well-known/agent-card.json")
         assert local.json()["supportedInterfaces"][0]["url"] == f"{live_server.url}/a2a"
-        assert local.headers["cache-control"].startswith("private") and local.headers["vary"] == "Host"
+        assert local.headers["cache-control"].startswith("private") and "Host" in local.headers["vary"]
     public = start_server(server_env(redis_url, PUBLIC_URL="https://analyzer.example.com"), workers=1, name="public")
     with public.client() as http:
         card = http.get("/a2a/spoofing/.well-known/agent-card.json", headers={"Host": "evil.example"})
@@ -229,6 +216,6 @@ def test_an_alert_is_parsed_once_per_worker_not_on_every_view(browser_session, l
             if "end of the page views" in command["command"]:
                 break
             commands.append(command["command"])
-    assert sum(c.startswith("HGETALL") and run_id in c for c in commands) == 8  # the views did reach Redis
+    assert sum(c.startswith("HGETALL") and run_id in c for c in commands) >= 8  # the views did reach Redis
     alert_reads = [c for c in commands if c.startswith("GET") and f"{run_id}:alert" in c]
     assert len(alert_reads) <= 2, alert_reads  # once per worker at most, not once per view

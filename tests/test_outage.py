@@ -21,8 +21,9 @@ import redis
 from httpx_sse import connect_sse
 from playwright.sync_api import expect
 
-from tests.conftest import SAMPLES, Browser, log_of, server_env, terminal, wait_for
+from tests.conftest import SAMPLES, Browser, log_of, server_env, sign_in_browser, terminal, wait_for
 from tests.expected_determinations import EXPECTED
+from tests.servers import AppServer
 from webapp.embedded_redis import EmbeddedRedis
 from webapp.outage import STORE_DOWN
 
@@ -108,11 +109,11 @@ def assert_degraded(http: httpx.Client, run_id: str, redis_path: str) -> None:
     report = http.get(f"/analyses/{run_id}.json")
     assert report.status_code == 503 and report.json()["message"] == STORE_DOWN
     # On a connection of its own: a refused stream's connection is shut once answered (webapp/sse.py).
-    events = httpx.get(str(http.base_url).rstrip("/") + f"/analyses/{run_id}/events", timeout=10)
+    events = httpx.get(str(http.base_url).rstrip("/") + f"/analyses/{run_id}/events", auth=http.auth, timeout=10)
     assert events.status_code == 503 and events.headers["retry-after"]
     rpc = http.post("/a2a", json={"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": run_id}},
                     headers={"A2A-Version": "1.0"})
-    assert rpc.status_code == 503 and rpc.json()["error"]["code"] == -32603
+    assert rpc.status_code == 503 and rpc.json()["error"]["code"] == -32603, rpc.text
     assert "Retry shortly" in rpc.json()["error"]["message"]
 
 
@@ -120,9 +121,9 @@ class Follower(threading.Thread):
     """An SSE client that follows a run to its end the way EventSource does: on a dropped stream
     or a 503 it reconnects with Last-Event-ID."""
 
-    def __init__(self, url: str, run_id: str):
+    def __init__(self, server: AppServer, run_id: str):
         super().__init__(daemon=True)
-        self.url, self.run_id = url, run_id
+        self.server, self.run_id = server, run_id
         self.ids: list[int] = []
         self.closed = threading.Event()
         self.reconnects = 0
@@ -131,7 +132,7 @@ class Follower(threading.Thread):
         headers: dict[str, str] = {}
         while not self.closed.is_set():
             try:
-                with httpx.Client(base_url=self.url, timeout=30) as http, connect_sse(
+                with self.server.client(timeout=30) as http, connect_sse(
                         http, "GET", f"/analyses/{self.run_id}/events", headers=headers) as source:
                     if source.response.status_code == 200:
                         for event in source.iter_sse():
@@ -154,7 +155,7 @@ def test_a_90_second_redis_outage_mid_run_is_ridden_out(start_server, own_redis,
     session = Browser(server)
     followed = start_run(session, "insider_genuine_acme.xml")
     unwatched = start_run(session, "wash_genuine_gldx.xml")
-    follower = Follower(server.url, followed)
+    follower = Follower(server, followed)
     follower.start()
     client = redis.Redis.from_url(own_redis.url)
     for run_id in (followed, unwatched):  # both are mid-run: a few steps done, more to come
@@ -163,9 +164,11 @@ def test_a_90_second_redis_outage_mid_run_is_ridden_out(start_server, own_redis,
     pids = server.worker_pids()
     cpu_before = {pid: cpu_seconds(pid) for pid in pids}
 
+    context = chromium.new_context()
+    sign_in_browser(context, server)  # an analyst signed in before the outage stays signed in through it
+    page = context.new_page()
     own_redis.kill()
     down_since = time.monotonic()
-    page = chromium.new_page()
     try:
         page.goto(f"{server.url}/analyses/{followed}")
         assert "Your analyses are safe" in page.inner_text("main")
@@ -194,7 +197,7 @@ def test_a_90_second_redis_outage_mid_run_is_ridden_out(start_server, own_redis,
             assert http.get("/readyz").json() == {"status": "ready"}
         client.close()
     finally:
-        page.close()
+        context.close()
     assert server.worker_pids() == pids  # nothing was restarted
     for pid, used in cpu_during.items():  # spinning on connect() would use the whole outage
         assert used < 0.1 * OUTAGE, f"worker {pid} used {used:.1f} s of CPU while Redis was down"
@@ -208,6 +211,7 @@ def test_an_outage_that_outlasts_the_test_leaves_the_service_up_and_degraded(sta
     server = outage_server(start_server, own_redis, "outage-forever", workers=1, RATE_LIMIT_FALLBACK="4/minute")
     session = Browser(server)
     page_errors.allow(503, r"/analyses$")  # the upload during the outage, answered with the form
+    sign_in_browser(page.context, server)  # this server's own secret key: the page signs in to it
     page.goto(server.url + "/")  # an analyst has the upload page open when Redis goes
     run_id = start_run(session, "spoofing_genuine_flux.xml")
     client = redis.Redis.from_url(own_redis.url)

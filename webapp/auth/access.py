@@ -231,6 +231,10 @@ def require_access():
         return None
     if request.endpoint == "health.metrics" and metrics_token_given():
         return None
+    if rule.bearer_only:
+        refused = _cross_site_refused()
+        if refused is not None:  # a browser page's request is refused before its credentials are looked at
+            return refused
     if bearer_token() is not None:
         # An explicit credential wins over a cookie that came along; Flask-Login keeps the
         # request's user in g._login_user, where current_user finds it.
@@ -244,6 +248,19 @@ def require_access():
         return unauthorized(rule, expired=True)
     if rule.permission is not None and not allows(principal.role, rule.permission):
         return forbidden(f"Your role ({principal.role}) does not allow this.", rule)
+    return None
+
+
+def _cross_site_refused() -> Response | None:
+    """The A2A endpoints' cross-site check, run first: a request sent by another site's page is
+    refused as such (403), whatever credentials came with it."""
+    from webapp.a2a import guard
+    from webapp.a2a.errors import A2AError
+
+    try:
+        guard.refuse_cross_site()
+    except A2AError as exc:
+        return guard.error_json(exc, exc.http_status, exc.http_headers)
     return None
 
 
