@@ -34,7 +34,7 @@ HIGH_ANOMALY = 90
 # The flags a qualifying plan explains: when, how much and with what outcome the trade was made are the plan's doing.
 PLAN_EXPLAINS = ("ID-R4", "ID-R5", "ID-R6", "ID-R9", "ID-R10", "ID-R12", "ID-R13")
 # An index-tracking mandate also sets what is traded: a new constituent is a first trade, a deleted one an exit.
-MANDATE_EXPLAINS = (*PLAN_EXPLAINS, "ID-R7", "ID-R8", "ID-R11")
+MANDATE_EXPLAINS = ("ID-R4", "ID-R5", "ID-R6", "ID-R7", "ID-R8", "ID-R9", "ID-R10", "ID-R11", "ID-R12", "ID-R13")
 # A book-wide sale sets when, how much (the whole position) and hence the outcome; not what was known (ID-R5).
 BOOK_EXPLAINS = ("ID-R4", "ID-R6", "ID-R9", "ID-R10", "ID-R11", "ID-R12", "ID-R13")
 BOOK_WEIGHT = -20

@@ -249,7 +249,7 @@ def judge(row, symbol: str, names: list[str], event_nature: str | None, side: st
         item["why"] = f"{_SAID_BY[item['attribution']]}, on the event's matter ({event_nature})"
     elif item["attribution"] == "unconfirmed":
         item["kind"], item["why"] = "rumour", f"{_SAID_BY['unconfirmed']}, on another matter than the event"
-    elif item["nature"] == INDEX_CHANGE:
+    elif item["nature"] == INDEX_CHANGE and item["attribution"] in ("official", "confirmed"):
         item["kind"], item["why"] = "index", f"an index change ({item['tone'] or 'direction unclear'}): public " \
                                              "information for index-tracking trades"
     elif explains(item["tone"], side):

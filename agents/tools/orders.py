@@ -289,9 +289,10 @@ def habits(ds: Dataset, trader_id: str, account_ids: list[str], trade_date: date
         "layering_days": sorted(layering_days), "pattern_days": episode_days, "window_start": since.isoformat(),
         "baseline_days": len({r["date"] for r in ordinary}),
     }
-    citations = {"window": Citation(source=source, lines=tuple(r["line"] for r in ordinary[:60]),
+    citations = {"window": Citation(source=source, lines=tuple(r["line"] for r in (ordinary or rows)[:60]),
                                     note=f"{who}'s orders since {since}, the days with the signature left out"
-                                    + (": none" if not ordinary else ""))}
+                                    if ordinary else f"{who}'s orders since {since}: all on the days with the "
+                                                     "signature, none left for a baseline")}
     if episode_days:
         lines = sorted({c["line"] for d in episode_days for c in fast_by_day.get(d, [])}
                        | {r["line"] for d in layering_days for r in by_day[d]})
