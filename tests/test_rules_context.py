@@ -186,7 +186,7 @@ BOOK_DAY = {"trader_history": {"exit_share": 1.0, "position_before": 5_000, "boo
 
 
 def test_a_book_wide_sale_explains_the_exit_and_its_timing_for_a_trader_without_inside_access():
-    """ID-M10 (MAR Art. 9(2)(b), Reg. 2016/522 Annex II read in context): the book was sold, not this holding."""
+    """ID-M10 (MAR Art. 9(2)(b); Delegated Reg. 2016/957): the book was sold, not one holding singled out."""
     alert = insider_alert(side="SELL", event_date=EVENT)
     decision = decide("insider", alert, BOOK_DAY)
     assert decision.determination == "CLOSE" and decision.guard is None
@@ -302,7 +302,7 @@ def _pre_open(fill_after_pull: float, bid_at: float = 70) -> list[tuple]:
 @pytest.mark.parametrize(("after", "bid_at", "paid"), [(4.4, 70, True), (10.0, 70, True), (10.5, 70, False),
                                                         (4.4, 236, False)])   # a bid placed after the pull: no
 def test_an_execution_just_after_the_layers_are_pulled_is_their_payoff(after, bid_at, paid):
-    """Reg. 2016/522 Annex II; SEC In re Briargate: pre-open layers pulled seconds before the uncross that fills the
+    """MAR Annex I A(f), (g); SEC In re Briargate: pre-open layers pulled seconds before the uncross that fills the
     other side. An opposite order placed while they rested and filled within 10 s of their pull is SP-R3's payoff."""
     alert = spoofing_alert(_pre_open(after, bid_at))
     facts, _ = orders.episode_facts(alert)

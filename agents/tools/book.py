@@ -1,7 +1,7 @@
 """The trader's other trades on the day of the flagged trade: was the flagged sale one of a book-wide sale?
 
 A trade is judged in the context of what the trader did that day across instruments
-(Delegated Reg. 2016/522 Annex II: indicators are read in the context of the person's trading;
+(Delegated Reg. 2016/957: orders and transactions are analysed individually and comparatively;
 MAR Art. 9(2)(b): a person executing orders for others in the normal course of their job). A
 transition manager liquidating a client's legacy portfolio on the transition date, a
 discretionary manager's year-end tax-loss sales, a fund selling every holding to wind down: the

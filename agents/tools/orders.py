@@ -11,7 +11,7 @@ are the same account's.
 The payoff of layers is an execution on the other side while they rest — or seconds after they
 are pulled, of an order placed while they rested: their effect on the book, or on the indicative
 price of an auction, outlasts them until the next execution (in a call auction nothing executes
-before the uncross, which is what the pulled layers were meant to move: Reg. 2016/522 Annex II;
+before the uncross, which is what the pulled layers were meant to move: MAR Annex I A(f), (g);
 SEC In re Briargate Trading). A pattern recurs when earlier days show the same signature as the
 episode: layers pulled around an execution on the other side, or orders cancelled within seconds
 — the latter only when it is not the trader's everyday style (a high-frequency trader cancels
