@@ -243,17 +243,18 @@ def _index_mandate(f: dict, a: InsiderDealingAlert) -> str | None:
 
 def _book(f: dict, a: InsiderDealingAlert) -> str | None:
     """The flagged sale is one of several whole-position exits the same day and not the bulk of them (see
-    agents.tools.book), by a trader without access to inside information: the decision was about the book."""
+    agents.tools.book), by a trader without access to inside information who is no officer or director: the
+    decision was about the book. An insider's book-wide sale explains nothing (it may be the cover)."""
     profile = f.other("trader_profile") or {}
     if a.activity.side != "SELL" or not _exits(f) or not f.get("book_wide_exit") \
-            or profile.get("inside_information_access", True):
+            or profile.get("inside_information_access", True) or profile.get("officer", True):
         return None
     exits = f["book_exits"]
     return (f"The same day the trader also sold out of {plural(len(exits), 'other position')} ("
             + ", ".join(f"{e['symbol']} {e['qty']:,.0f} of {e['held']:,.0f}" for e in exits[:8])
             + (" …" if len(exits) > 8 else "") + f"); this sale is {f['flagged_share_of_day']:.0%} of the value sold "
             f"out that day: the book was sold, not this holding singled out. {profile.get('role')} in "
-            f"{profile.get('department')}, with no access to inside information on record.")
+            f"{profile.get('department')}, with no access to inside information and no office on record.")
 
 
 def _strongest_news(kind: str):

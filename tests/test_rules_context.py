@@ -194,6 +194,8 @@ def test_a_book_wide_sale_explains_the_exit_and_its_timing_for_a_trader_without_
     # never as cover: an insider's book-wide sale explains nothing, and the guards stand
     inside = decide("insider", alert, {**BOOK_DAY, "trader_profile": {"inside_information_access": True}})
     assert "ID-M10" not in {f.rule for f in inside.findings} and inside.determination != "CLOSE"
+    officer = decide("insider", alert, {**BOOK_DAY, "trader_profile": {"officer": True}})
+    assert "ID-M10" not in {f.rule for f in officer.findings} and officer.determination != "CLOSE"
     assert "ID-M10" not in fired("insider", alert, {**BOOK_DAY, "trader_history": {
         **BOOK_DAY["trader_history"], "exit_share": 0.5}})   # a trim is not one of the book's exits
 
