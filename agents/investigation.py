@@ -100,7 +100,8 @@ class Guard:
 
     It stands when every rule in ``requires`` fired and none of ``explained_by`` did (a
     mitigating factor that explains the cluster, e.g. a documented trading plan, rather than
-    merely outweighing it).
+    merely outweighing it). A rule explained by another has not "fired" for a guard; one counted
+    once with a stronger finding of its group has (see :func:`established`).
     """
 
     id: str
@@ -198,12 +199,12 @@ class Case:
 
     def standing_guards(self, findings: list[Finding]) -> list[Guard]:
         """The guards whose cluster of red flags stands, unexplained, in these findings."""
-        return [g for g in self.specialist.guards if g.stands(counted(findings))]
+        return [g for g in self.specialist.guards if g.stands(established(findings))]
 
     def escalation_allowed(self, findings: list[Finding]) -> bool:
         """Whether the findings show what escalation needs (materiality, a pattern, independent indicators)."""
         gate = self.specialist.escalation
-        return gate is None or gate.allows(counted(findings))
+        return gate is None or gate.allows(established(findings))
 
     @property
     def missing_key_evidence(self) -> list[str]:
@@ -217,8 +218,15 @@ def counted(findings: list[Finding]) -> set[str]:
     return {f.rule for f in findings if f.rule and f.kind in ("red_flag", "mitigating")}
 
 
-def _as_context(finding: Finding, why: str) -> Finding:
-    return finding.model_copy(update={"kind": "context", "weight": 0, "detail": f"{finding.detail} {why}"})
+def established(findings: list[Finding]) -> set[str]:
+    """The ids of the rules whose facts stand: fired and not explained. A finding counted once with a stronger one
+    still stands (an exit counted with the size it shares is still an exit); an explained one does not."""
+    return counted(findings) | {f.rule for f in findings if f.rule and f.counted_with}
+
+
+def _as_context(finding: Finding, why: str, counted_with: str | None = None) -> Finding:
+    return finding.model_copy(update={"kind": "context", "weight": 0, "detail": f"{finding.detail} {why}",
+                                      "counted_with": counted_with})
 
 
 def _explain(findings: list[Finding], rules: tuple[Rule, ...]) -> list[Finding]:
@@ -247,7 +255,8 @@ def _count_once(findings: list[Finding], rules: tuple[Rule, ...]) -> list[Findin
         if group and f.kind in ("red_flag", "mitigating") and (
                 group not in strongest or strength(f) > strength(strongest[group])):
             strongest[group] = f
-    return [_as_context(f, f"One fact with {strongest[groups[f.rule]].rule} ({groups[f.rule]}): counted once.")
+    return [_as_context(f, f"One fact with {strongest[groups[f.rule]].rule} ({groups[f.rule]}): counted once.",
+                        counted_with=strongest[groups[f.rule]].rule)
             if f.kind in ("red_flag", "mitigating") and groups.get(f.rule or "") and strongest[groups[f.rule]] is not f
             else f for f in findings]
 

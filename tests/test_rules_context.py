@@ -200,10 +200,13 @@ def test_a_book_wide_sale_explains_the_exit_and_its_timing_for_a_trader_without_
         **BOOK_DAY["trader_history"], "exit_share": 0.5}})   # a trim is not one of the book's exits
 
 
-def test_size_and_exit_of_one_position_count_once():
-    found = insider({"trader_history": {"size_ratio": 6.0, "exit_share": 1.0, "position_before": 10_000}},
-                    side="SELL")
+def test_size_and_exit_of_one_position_count_once_but_the_exit_still_stands():
+    exit_ = {"trader_history": {"size_ratio": 6.0, "exit_share": 1.0, "position_before": 10_000},
+             "market_data": {"material_move": True}}
+    found = insider(exit_, side="SELL")
     assert found["ID-R6"] == 15 and found["ID-R11"] == 0
+    case = case_of("insider", insider_alert(side="SELL", event_date=EVENT), exit_)
+    assert [g.id for g in case.standing_guards(case.findings_from_rules())] == ["ID-G1", "ID-G2"]
 
 
 def test_an_index_announcement_counts_once_and_explains_the_mandates_trade():
