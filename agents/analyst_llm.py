@@ -174,10 +174,10 @@ The documented offline rules reach: {offline.determination.value} (confidence {o
 # Guards (a CLOSE is refused while one stands)
 {guards or '- none'}
 """
-    if case.specialist.escalation_needs:
+    if case.specialist.escalation:
         shown = "shown" if case.escalation_allowed(offline.findings) else "NOT shown"
-        user += (f"\n# Escalation needs materiality or a pattern (an ESCALATE is withheld without one of "
-                 f"{', '.join(case.specialist.escalation_needs)}): {shown}\n")
+        user += (f"\n# Escalation needs materiality, a pattern or independent indicators (an ESCALATE is withheld "
+                 f"without {case.specialist.escalation.describe()}): {shown}\n")
     return [SystemMessage(SYSTEM_PROMPT), HumanMessage(user)]
 
 

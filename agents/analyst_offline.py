@@ -6,8 +6,9 @@ and take points for mitigating factors. The net score decides:
 * a *critical* rule (trading against an outright ban or restricted list) escalates on its own;
 * key evidence missing (a key tool failed or found nothing) needs human review;
 * net score >= 50 with at least three red flags escalates — where the specialist names what
-  escalation needs (wash trades: materiality or a pattern), only when one of those rules fired;
-  otherwise the case needs human review (a one-off cross goes to a human, never to a STOR alone);
+  escalation needs (wash trades: materiality or a pattern; insider dealing: materiality or three
+  independent indicators), only when the findings show it; otherwise the case needs human review
+  (a one-off cross, or a stack of correlated flags, goes to a human, never to a STOR alone);
 * net score <= 10 closes as a false positive — unless a *guard* stands: a documented cluster of
   red flags (agents.investigation.Guard) that must be explained, not merely outweighed; the
   case then needs human review and the decision names the guard;
@@ -43,8 +44,9 @@ def guarded_review_note(guard: Guard) -> str:
             "confidence that a human must decide, not a probability of abuse.")
 
 
-WITHHELD_NOTE = (f"{GUARD_CONFIDENCE}: escalation was withheld because no finding shows materiality or a pattern; "
-                 "it is the confidence that a human must decide, not a probability of abuse.")
+WITHHELD_NOTE = (f"{GUARD_CONFIDENCE}: escalation was withheld because no finding shows materiality, a pattern or "
+                 "enough independent indicators; it is the confidence that a human must decide, not a probability of "
+                 "abuse.")
 
 
 class OfflineAnalyst:
@@ -87,10 +89,10 @@ class OfflineAnalyst:
                         f"rest on the data; net score of what was found is {score:+d}.")
         elif score >= ESCALATE_AT and len(red) >= MIN_RED_FLAGS and not case.escalation_allowed(findings):
             determination, confidence = Determination.NEEDS_HUMAN_REVIEW, GUARD_CONFIDENCE
-            needs, note = ", ".join(case.specialist.escalation_needs), WITHHELD_NOTE
-            weighing = (f"Net score {score:+d} reaches the escalation threshold of {ESCALATE_AT}, but none of "
-                        f"{needs} fired: without materiality or a pattern the red flags describe one booking, which "
-                        "goes to a human rather than to a STOR draft.")
+            needs, note = case.specialist.escalation.describe(), WITHHELD_NOTE
+            weighing = (f"Net score {score:+d} reaches the escalation threshold of {ESCALATE_AT}, but escalation "
+                        f"needs {needs}, and none of it was shown: without materiality, a pattern or independent "
+                        "indicators the red flags do not give reasonable grounds for a STOR, so a human decides.")
         elif score >= ESCALATE_AT and len(red) >= MIN_RED_FLAGS:
             determination = Determination.ESCALATE
             confidence = min(95, 50 + score // 2)

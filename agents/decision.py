@@ -39,6 +39,9 @@ class Finding(BaseModel):
     citations: tuple[Citation, ...] = ()
     weight: int = 0               # points the offline rules gave it (0 from the LLM)
     rule: str | None = None       # offline rule id, e.g. "ID-R3"
+    # A finding shown as context because it is one fact with a stronger one (that rule's id): the fact stands — for
+    # the guards and what escalation needs — though the score counts it once.
+    counted_with: str | None = None
 
 
 class StorDraft(BaseModel):

@@ -243,9 +243,8 @@ def _figures(results: list[Result], made: dict[str, str | None] | None = None) -
 
 
 def _set_names(results: list[Result]) -> list[str]:
-    """The sets of the results: the library's own first, then the others in the order they appear."""
-    names = list(dict.fromkeys(r.case.set for r in results))
-    return sorted(names, key=lambda n: n != LIBRARY_SET)
+    """The sets of the results: the library's own first, then the others by name (held-out 1, held-out 1 wording …)."""
+    return sorted({r.case.set for r in results}, key=lambda n: (n != LIBRARY_SET, n))
 
 
 def _describe(f: dict) -> str:

@@ -12,9 +12,9 @@ from datetime import date, timedelta
 from agents.alerts import InsiderDealingAlert, moment_label
 from agents.data import DataError
 from agents.evidence import Citation, Evidence
-from agents.investigation import ALERT, Guard, Rule, Specialist, ToolSpec, build_graph
+from agents.investigation import ALERT, EscalationGate, Guard, Rule, Specialist, ToolSpec, build_graph
 from agents.text import plural
-from agents.tools import market, news, peers, trader
+from agents.tools import book, market, news, peers, trader
 
 NAME = "insider_dealing"
 EVENT_WINDOW_DAYS = 7        # full timing weight up to here ...
@@ -23,7 +23,7 @@ TIMING_WEIGHT = 20
 MATERIAL_GAIN = market.MATERIAL_AMOUNT
 MATERIAL_MOVE_PCT = market.MATERIAL_MOVE_PCT
 CROWD = 3
-EXIT_SHARE = 0.75            # selling at least this share of the position the history shows is an exit
+EXIT_SHARE = book.EXIT_SHARE  # selling at least this share of the position the history shows is an exit
 REGULAR_TRADES = trader.REGULAR_TRADES  # earlier trades in the instrument before its size can be "usual"
 USUAL_SIZE_RATIO = 2.0       # at most this × the average: in line with usual activity (ID-M3) ...
 FAR_SIZE_RATIO = 5.0         # ... at least this ×, or above the usual band with z ≥ 3: far outside (ID-R6)
@@ -33,6 +33,18 @@ COOLING_OFF_DAYS = {True: 90, False: 30}  # officers and directors, others (Rule
 HIGH_ANOMALY = 90
 # The flags a qualifying plan explains: when, how much and with what outcome the trade was made are the plan's doing.
 PLAN_EXPLAINS = ("ID-R4", "ID-R5", "ID-R6", "ID-R9", "ID-R10", "ID-R12", "ID-R13")
+# An index-tracking mandate also sets what is traded: a new constituent is a first trade, a deleted one an exit.
+MANDATE_EXPLAINS = ("ID-R4", "ID-R5", "ID-R6", "ID-R7", "ID-R8", "ID-R9", "ID-R10", "ID-R11", "ID-R12", "ID-R13")
+# A book-wide sale sets when, how much (the whole position) and hence the outcome; not what was known (ID-R5).
+BOOK_EXPLAINS = ("ID-R4", "ID-R6", "ID-R9", "ID-R10", "ID-R11", "ID-R12", "ID-R13")
+BOOK_WEIGHT = -20
+NOVELTY = "novelty"          # ID-R7, ID-R8: a first trade in a new sector is a first trade in the instrument
+POSITION = "position size"   # ID-R6, ID-R11: when the trade sells the position, its size is the position's
+PUBLIC = "made public"       # ID-M1, ID-M9: one announcement, of the event or of the index change it is
+# Escalation needs materiality, or three independent indicators — each family one fact, counted once.
+ESCALATION = EscalationGate(any_of=("ID-R1", "ID-R2", "ID-R9", "ID-R12"),
+                            indicators=(("ID-R4",), ("ID-R3",), ("ID-R6", "ID-R11"), ("ID-R7", "ID-R8")),
+                            min_indicators=3)
 
 
 def _days_before(alert: InsiderDealingAlert) -> int | None:
@@ -91,7 +103,8 @@ TOOLS = (
              lambda ds, a, r: trader.profile(ds, a.trader.trader_id, a.activity.symbol, r), ("trader_profiles",)),
     ToolSpec("trader_history", "Trading history baseline",
              lambda ds, a, r: trader.history(ds, a.trader.trader_id, a.activity.symbol, a.activity.trade_date,
-                                             a.activity.side, a.activity.quantity, r, run_up_start(a)),
+                                             a.activity.side, a.activity.quantity, r, run_up_start(a),
+                                             price=a.activity.price),
              ("trader_history",)),
     ToolSpec("market_data", "Price and volume around the event",
              lambda ds, a, r: market.price_context(
@@ -185,7 +198,7 @@ def _news_silence(f: dict, a: InsiderDealingAlert) -> str | None:
     if not f.get("news_silence"):
         return None
     about = f"public {f['event_nature']} news about" if f.get("event_nature") else "public news about"
-    text = (f"No {about} {a.activity.symbol}, nor any explaining a {a.activity.side}, in the "
+    text = (f"No {about} {a.activity.symbol} — disclosed or reported — nor any explaining a {a.activity.side}, in the "
             f"{news.LOOKBACK_DAYS} days before the trade")
     if f.get("set_aside"):
         text += "; set aside: " + "; ".join(f["set_aside"][:4])
@@ -228,6 +241,22 @@ def _index_mandate(f: dict, a: InsiderDealingAlert) -> str | None:
             f"{matching[0]['headline']}; an index-tracking {a.activity.side} follows it.")
 
 
+def _book(f: dict, a: InsiderDealingAlert) -> str | None:
+    """The flagged sale is one of several whole-position exits the same day and not the bulk of them (see
+    agents.tools.book), by a trader without access to inside information who is no officer or director: the
+    decision was about the book. An insider's book-wide sale explains nothing (it may be the cover)."""
+    profile = f.other("trader_profile") or {}
+    if a.activity.side != "SELL" or not _exits(f) or not f.get("book_wide_exit") \
+            or profile.get("inside_information_access", True) or profile.get("officer", True):
+        return None
+    exits = f["book_exits"]
+    return (f"The same day the trader also sold out of {plural(len(exits), 'other position')} ("
+            + ", ".join(f"{e['symbol']} {e['qty']:,.0f} of {e['held']:,.0f}" for e in exits[:8])
+            + (" …" if len(exits) > 8 else "") + f"); this sale is {f['flagged_share_of_day']:.0%} of the value sold "
+            f"out that day: the book was sold, not this holding singled out. {profile.get('role')} in "
+            f"{profile.get('department')}, with no access to inside information and no office on record.")
+
+
 def _strongest_news(kind: str):
     """News mitigations count once, the strongest: disclosed > reported (unconfirmed) > direction."""
     order = ("disclosed_before", "reported_before", "direction_before")
@@ -255,21 +284,24 @@ RULES = (
     Rule("ID-R5", "red_flag", 10, "news", "Nothing about the matter was public before the trade", _news_silence,
          cite=("window",)),
     Rule("ID-R6", "red_flag", 15, "trader_history", "Trade size far outside the trader's baseline", _size,
-         cite=("baseline", "run_up")),
+         cite=("baseline", "run_up"), group=POSITION),
     Rule("ID-R7", "red_flag", 10, "trader_history", "First trade in this instrument",
          lambda f, a: (f"No trade in {a.activity.symbol} among {plural(f['trades'], 'trade')} from "
-                       f"{f['window_start']} to {f['baseline_end']}." if f.get("first_time_symbol") else None),
-         cite=("baseline",)),
+                       f"{f['window_start']} to {f['baseline_end']}, and no position held."
+                       if f.get("first_time_symbol") else None),
+         cite=("baseline",), group=NOVELTY),
     Rule("ID-R8", "red_flag", 5, "trader_history", "First trade in this sector",
          lambda f, a: (f"Sector {f['symbol_sector']} is new; the trader's sectors were "
-                       f"{', '.join(f['sectors'])}." if f.get("first_time_sector") else None), cite=("baseline",)),
+                       f"{', '.join(f['sectors'])}." if f.get("first_time_sector") else None), cite=("baseline",),
+         group=NOVELTY),
     Rule("ID-R9", "red_flag", 15, "market_data", "Material profit or loss avoided", _gain,
          cite=("trade_day", "reference", "reaction", "lots")),
     Rule("ID-R10", "red_flag", 5, "peer_trades", "No one else traded this way",
          lambda f, a: (f"No other trader {a.activity.side.lower()}ing {a.activity.symbol} within ±3 days, in a "
                        "symbol the peer file covers." if f.get("peers_same_side") == 0 and f.get("coverage")
                        else None), cite=("window",)),
-    Rule("ID-R11", "red_flag", 15, "trader_history", "Sold out of the position", _exit, cite=("position",)),
+    Rule("ID-R11", "red_flag", 15, "trader_history", "Sold out of the position", _exit, cite=("position",),
+         group=POSITION),
     Rule("ID-R12", "red_flag", 10, ALERT, "Material profit estimated by the surveillance system",
          lambda f, a: (f"The alert estimates a profit of {f['estimated_profit']:,.0f}; the market data could not "
                        "measure the outcome, so the system's figure is the only one."
@@ -279,8 +311,8 @@ RULES = (
     Rule("ID-R13", "red_flag", 5, ALERT, "Highly anomalous for the surveillance system",
          lambda f, a: (f"Anomaly score {f['anomaly_score']:.0f} (≥ {HIGH_ANOMALY})."
                        if (f.get("anomaly_score") or 0) >= HIGH_ANOMALY else None), cite=("anomaly_score",)),
-    Rule("ID-M1", "mitigating", -30, "news", "News of the event's nature was public before the trade",
-         _strongest_news("disclosed_before"), cite=("disclosed",)),
+    Rule("ID-M1", "mitigating", -30, "news", "News of the event's nature was disclosed before the trade",
+         _strongest_news("disclosed_before"), cite=("disclosed",), group=PUBLIC),
     Rule("ID-M2", "mitigating", -15, "peer_trades", "Many peers traded the same way",
          lambda f, a: (f"{plural(f['peers_same_side'], 'other trader')} {a.activity.side.lower()}ing within ±3 days "
                        f"({f['same_side_qty']:,.0f} shares)." if f.get("peers_same_side", 0) >= CROWD else None),
@@ -299,14 +331,18 @@ RULES = (
     Rule("ID-M8", "mitigating", PLAN_WEIGHT, "trader_history", "The trade follows a documented trading plan", _plan,
          cite=("trader_profile:profile", "same_size"), explains=PLAN_EXPLAINS),
     Rule("ID-M9", "mitigating", -30, "news", "Index-tracking trade on an announced index change", _index_mandate,
-         cite=("index_changes", "trader_profile:profile")),
+         cite=("index_changes", "trader_profile:profile"), explains=MANDATE_EXPLAINS, group=PUBLIC),
+    Rule("ID-M10", "mitigating", BOOK_WEIGHT, "trader_history", "One of a book-wide sale the same day", _book,
+         cite=("book", "same_day"), explains=BOOK_EXPLAINS),
 )
 
 GUARDS = (
-    Guard("ID-G1", "traded in the event's run-up with nothing public and a material gain or loss avoided",
-          requires=("ID-R4", "ID-R5", "ID-R9"), explained_by=("ID-M8", "ID-M9")),
+    # Only the issuer's disclosure of the matter before the trade (ID-M1) explains the cluster: a rumour, a press
+    # report or news of another kind subtract their weight but never make the information public.
+    Guard("ID-G1", "traded in the event's run-up, before any disclosure, with a material gain or loss avoided",
+          requires=("ID-R4", "ID-R9"), explained_by=("ID-M1", "ID-M8", "ID-M9", "ID-M10")),
     Guard("ID-G2", "sold out of a position in the event's run-up and avoided a material loss",
-          requires=("ID-R11", "ID-R4", "ID-R9"), explained_by=("ID-M1", "ID-M8", "ID-M9")),
+          requires=("ID-R11", "ID-R4", "ID-R9"), explained_by=("ID-M1", "ID-M8", "ID-M9", "ID-M10")),
     Guard("ID-G3", "traded despite a trading ban", requires=("ID-R1",)),
     Guard("ID-G4", "traded an instrument named in the trader's restrictions", requires=("ID-R2",)),
 )
@@ -357,6 +393,6 @@ SPECIALIST = Specialist(
     describe=describe, stor_fields=stor_fields,
     suspicion="Insider dealing / unlawful disclosure (MAR Art. 8, 14; SEC Rule 10b-5)",
     regulations=("EU MAR Art. 8, 14, 16", "Delegated Reg. (EU) 2016/522 Annex II", "SEC Rule 10b-5"),
-    guards=GUARDS, alert_indicators=indicators,
+    guards=GUARDS, alert_indicators=indicators, escalation=ESCALATION,
 )
 GRAPH = build_graph(SPECIALIST)

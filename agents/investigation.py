@@ -89,7 +89,8 @@ class Rule:
     # flags): they stay on the card as context, with no weight, instead of being outweighed.
     explains: tuple[str, ...] = ()
     # Correlated indicators of one fact (e.g. matched legs: same quantity and price, seconds apart)
-    # share a group: only the heaviest finding of a group counts, the others are shown as context.
+    # share a group: only the heaviest finding of a group counts (for mitigating factors the strongest),
+    # the others are shown as context.
     group: str | None = None
 
 
@@ -99,7 +100,8 @@ class Guard:
 
     It stands when every rule in ``requires`` fired and none of ``explained_by`` did (a
     mitigating factor that explains the cluster, e.g. a documented trading plan, rather than
-    merely outweighing it).
+    merely outweighing it). A rule explained by another has not "fired" for a guard; one counted
+    once with a stronger finding of its group has (see :func:`established`).
     """
 
     id: str
@@ -116,6 +118,31 @@ class Guard:
 
 
 @dataclass(frozen=True)
+class EscalationGate:
+    """What a STOR needs besides the score: one rule showing materiality or a pattern (``any_of``), or at least
+    ``min_indicators`` independent indicators — each a family of rules describing one fact, counted once.
+
+    Without it a case that reaches the escalation threshold goes to a human instead of to a STOR draft
+    (MAR Art. 16(2), FCA SUP 15.10: reasonable grounds; a stack of correlated flags is not that).
+    """
+
+    any_of: tuple[str, ...]
+    indicators: tuple[tuple[str, ...], ...] = ()
+    min_indicators: int = 0
+
+    def allows(self, fired: set[str]) -> bool:
+        independent = sum(bool(fired & set(family)) for family in self.indicators)
+        return bool(fired & set(self.any_of)) or (bool(self.indicators) and independent >= self.min_indicators)
+
+    def describe(self) -> str:
+        text = f"one of {', '.join(self.any_of)}"
+        if self.indicators:
+            text += (f", or {self.min_indicators} independent indicators among "
+                     + ", ".join("/".join(family) for family in self.indicators))
+        return text
+
+
+@dataclass(frozen=True)
 class Specialist:
     name: str
     label: str
@@ -128,9 +155,9 @@ class Specialist:
     regulations: tuple[str, ...] = ()
     guards: tuple[Guard, ...] = ()
     alert_indicators: Callable[[Any], Evidence] | None = None  # the alert's own indicators as evidence
-    # Escalation needs one of these rules (materiality or a pattern); without any, a case that
-    # reaches the escalation threshold goes to a human instead of to a STOR draft.
-    escalation_needs: tuple[str, ...] = ()
+    # What escalation needs besides the score (materiality, a pattern, or independent indicators); without
+    # it a case that reaches the escalation threshold goes to a human instead of to a STOR draft.
+    escalation: EscalationGate | None = None
     extra: dict = field(default_factory=dict)
 
     def step_id(self, tool: str) -> str:
@@ -172,12 +199,12 @@ class Case:
 
     def standing_guards(self, findings: list[Finding]) -> list[Guard]:
         """The guards whose cluster of red flags stands, unexplained, in these findings."""
-        return [g for g in self.specialist.guards if g.stands(counted(findings))]
+        return [g for g in self.specialist.guards if g.stands(established(findings))]
 
     def escalation_allowed(self, findings: list[Finding]) -> bool:
-        """Whether the findings show what escalation needs (materiality or a pattern), where the specialist says."""
-        needs = self.specialist.escalation_needs
-        return not needs or bool(counted(findings) & set(needs))
+        """Whether the findings show what escalation needs (materiality, a pattern, independent indicators)."""
+        gate = self.specialist.escalation
+        return gate is None or gate.allows(established(findings))
 
     @property
     def missing_key_evidence(self) -> list[str]:
@@ -191,8 +218,15 @@ def counted(findings: list[Finding]) -> set[str]:
     return {f.rule for f in findings if f.rule and f.kind in ("red_flag", "mitigating")}
 
 
-def _as_context(finding: Finding, why: str) -> Finding:
-    return finding.model_copy(update={"kind": "context", "weight": 0, "detail": f"{finding.detail} {why}"})
+def established(findings: list[Finding]) -> set[str]:
+    """The ids of the rules whose facts stand: fired and not explained. A finding counted once with a stronger one
+    still stands (an exit counted with the size it shares is still an exit); an explained one does not."""
+    return counted(findings) | {f.rule for f in findings if f.rule and f.counted_with}
+
+
+def _as_context(finding: Finding, why: str, counted_with: str | None = None) -> Finding:
+    return finding.model_copy(update={"kind": "context", "weight": 0, "detail": f"{finding.detail} {why}",
+                                      "counted_with": counted_with})
 
 
 def _explain(findings: list[Finding], rules: tuple[Rule, ...]) -> list[Finding]:
@@ -207,16 +241,24 @@ def _explain(findings: list[Finding], rules: tuple[Rule, ...]) -> list[Finding]:
 
 
 def _count_once(findings: list[Finding], rules: tuple[Rule, ...]) -> list[Finding]:
-    """In each group of correlated red flags only the heaviest counts; the others become context."""
+    """In each group of correlated findings only the strongest counts (the heaviest red flag, the most negative
+    mitigating factor); the others become context."""
     groups = {r.id: r.group for r in rules if r.group}
-    heaviest: dict[str, Finding] = {}
+    explaining = {r.id for r in rules if r.explains}
+
+    def strength(f: Finding) -> tuple[int, bool]:  # ties go to the finding that explains others: the specific one
+        return abs(f.weight), f.rule in explaining
+
+    strongest: dict[str, Finding] = {}
     for f in findings:
         group = groups.get(f.rule or "")
-        if group and f.kind == "red_flag" and (group not in heaviest or f.weight > heaviest[group].weight):
-            heaviest[group] = f
-    return [_as_context(f, f"One fact with {heaviest[groups[f.rule]].rule} ({groups[f.rule]}): counted once.")
-            if f.kind == "red_flag" and groups.get(f.rule or "") and heaviest[groups[f.rule]] is not f else f
-            for f in findings]
+        if group and f.kind in ("red_flag", "mitigating") and (
+                group not in strongest or strength(f) > strength(strongest[group])):
+            strongest[group] = f
+    return [_as_context(f, f"One fact with {strongest[groups[f.rule]].rule} ({groups[f.rule]}): counted once.",
+                        counted_with=strongest[groups[f.rule]].rule)
+            if f.kind in ("red_flag", "mitigating") and groups.get(f.rule or "") and strongest[groups[f.rule]] is not f
+            else f for f in findings]
 
 
 def _citations(rule: Rule, evidence: dict[str, Evidence]) -> tuple[Citation, ...]:

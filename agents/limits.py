@@ -3,7 +3,7 @@
 The LLM analyst may weigh the evidence differently from the rules, but two limits are the
 product's, not an analyst's opinion: no CLOSE while a guard stands (a cluster of red flags
 must be explained, not outweighed), and no ESCALATE — no STOR draft — where the specialist
-names what escalation needs (materiality or a pattern) and none of it fired. A decision past a
+names what escalation needs (materiality, a pattern, independent indicators) and none of it was shown. A decision past a
 limit becomes NEEDS_HUMAN_REVIEW, keeping the model's findings and saying why.
 """
 
@@ -22,9 +22,9 @@ def hold_to_limits(case: Case, offline: list[Finding], decision: Decision) -> tu
             return _guarded(decision, guards[0]), [f"The model answered CLOSE, but guard {guards[0].label} stands, "
                                                    "so the case goes to a human."]
     if decision.determination is Determination.ESCALATE and not case.escalation_allowed(offline):
-        needs = ", ".join(case.specialist.escalation_needs)
-        return _withheld(decision, needs), [f"The model answered ESCALATE, but none of {needs} fired (no "
-                                            "materiality or pattern), so the case goes to a human rather than to "
+        needs = case.specialist.escalation.describe()
+        return _withheld(decision, needs), [f"The model answered ESCALATE, but escalation needs {needs}, and the "
+                                            "findings show none of it, so the case goes to a human rather than to "
                                             "a STOR."]
     return decision, []
 
@@ -46,8 +46,9 @@ def _withheld(decision: Decision, needs: str) -> Decision:
     return decision.model_copy(update={
         "determination": Determination.NEEDS_HUMAN_REVIEW, "confidence": GUARD_CONFIDENCE, "stor": None,
         "confidence_note": WITHHELD_NOTE, "disposition_reason": None,
-        "summary": f"Needs human review: the model would escalate, but none of {needs} fired. "
+        "summary": f"Needs human review: the model would escalate, but escalation needs {needs}. "
                    f"(Model: {decision.summary})",
-        "rationale": f"{decision.rationale}\n\nThe model's ESCALATE was withheld: none of {needs} fired — without "
-                     "materiality or a pattern, a one-off booking goes to a human, not to a STOR draft.",
+        "rationale": f"{decision.rationale}\n\nThe model's ESCALATE was withheld: escalation needs {needs}, and "
+                     "none of it was shown — without materiality, a pattern or independent indicators the red flags "
+                     "go to a human, not to a STOR draft.",
     })

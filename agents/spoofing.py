@@ -46,8 +46,40 @@ TOOLS = (
 )
 
 
-def _is_market_maker(f: dict) -> bool:
-    return "market mak" in f"{f.get('role', '')} {f.get('department', '')}".casefold()
+def _fast_days(f: dict) -> str:
+    days = len(f.get("fast_cancel_episode_days", []))
+    if not days:
+        return ""
+    return (f"; orders cancelled within {orders.FAST_CANCEL_SECONDS:.0f} s on {days}"
+            + (", the trader's style on most days, not counted" if f.get("fast_cancel_style") else ""))
+
+
+def _paid_off(f: dict) -> bool:
+    """The other side executed on the layers' effect: while they rested, or just after they were pulled."""
+    return bool(f.get("executions_while_resting") or f.get("executions_after_pull"))
+
+
+def _payoff(f: dict, a) -> str | None:
+    parts = []
+    if f.get("executions_while_resting"):
+        parts.append(f"{plural(f['executions_while_resting'], 'execution')} on the opposite side while the layers "
+                     "were in the book")
+    if f.get("executions_after_pull"):
+        parts.append(f"{plural(f['executions_after_pull'], 'execution')} of an opposite order placed while they "
+                     f"rested, {f['seconds_after_pull']:.1f} s after a layer was pulled"
+                     + (f" (the uncross of an auction: {f['auction_phase']})" if f.get("auction_phase") else ""))
+    if not parts:
+        return None
+    return (f"{plural(f['opposite_executed_quantity'], 'share')} filled on the other side: " + "; ".join(parts) + ".")
+
+
+def _genuine_rest(f: dict, a) -> str | None:
+    """Resting time shows genuine intent only where the orders could execute and did not pay off: not in an auction
+    (nothing executes before the uncross), not when the other side executed on their effect (FCA v. Da Vinci
+    Invest: half a minute; SEC In re Briargate: minutes in the pre-open)."""
+    if (f.get("median_layer_lifetime_s") or 0) <= SLOW_LIFETIME_S or f.get("auction_phase") or _paid_off(f):
+        return None
+    return f"Median layer lifetime {f['median_layer_lifetime_s']:.0f} s."
 
 
 RULES = (
@@ -62,29 +94,25 @@ RULES = (
                        if f.get("median_layer_lifetime_s") is not None
                        and f["median_layer_lifetime_s"] < FAST_LIFETIME_S
                        and (f.get("layer_to_execution_ratio") or 0) >= 3 else None), cite=("orders",)),
-    Rule("SP-R3", "red_flag", 25, "order_episode", "Executed on the other side while the layers rested",
-         lambda f, a: (f"{plural(f['executions_while_resting'], 'execution')}, "
-                       f"{plural(f['opposite_executed_quantity'], 'share')}, filled on the opposite side while the "
-                       "layers were in the book."
-                       if f.get("executions_while_resting") else None), cite=("orders",)),
+    Rule("SP-R3", "red_flag", 25, "order_episode", "Executed on the other side on the layers' effect", _payoff,
+         cite=("orders",)),
     Rule("SP-R4", "red_flag", 10, "order_episode", "Almost everything placed was cancelled",
          lambda f, a: (f"{f['cancel_ratio_pct']}% of the quantity placed in the episode was cancelled."
                        if (f.get("cancel_ratio_pct") or 0) >= 90 else None), cite=("orders",)),
     Rule("SP-R5", "red_flag", 15, "order_history", "The pattern recurs",
          lambda f, a: (f"The episode's signature on {len(f['pattern_days'])} earlier occasions: "
-                       f"{', '.join(f['pattern_days'])} (orders cancelled within {orders.FAST_CANCEL_SECONDS:.0f} s"
-                       f" on {len(f['fast_cancel_episode_days'])}, layers cancelled while the other side executed on "
-                       f"{len(f['layering_days'])})." if len(f.get("pattern_days", [])) >= 2 else None),
+                       f"{', '.join(f['pattern_days'])} (layers pulled around an execution on the other side on "
+                       f"{len(f['layering_days'])}" + _fast_days(f) + ")."
+                       if len(f.get("pattern_days", [])) >= 2 else None),
          cite=("episodes",)),
     Rule("SP-R6", "red_flag", 10, "order_history", "Far above the trader's usual cancellation rate",
          lambda f, a: (f"Baseline cancel ratio {f['cancel_ratio_pct']}% over {f['orders_placed']} orders."
                        if f.get("cancel_ratio_pct") is not None and f["cancel_ratio_pct"] < 50 else None),
          cite=("window",)),
     Rule("SP-M1", "mitigating", -30, "trader_profile", "Registered market maker quoting both sides",
-         lambda f, a: (f"{f['role']} in {f['department']}." if _is_market_maker(f) else None), cite=("profile",)),
-    Rule("SP-M2", "mitigating", -20, "order_episode", "Orders rested long enough to be genuine",
-         lambda f, a: (f"Median layer lifetime {f['median_layer_lifetime_s']:.0f} s."
-                       if (f.get("median_layer_lifetime_s") or 0) > SLOW_LIFETIME_S else None), cite=("orders",)),
+         lambda f, a: (f"{f['role']} in {f['department']}." if f.get("market_maker") else None), cite=("profile",)),
+    Rule("SP-M2", "mitigating", -20, "order_episode", "Orders rested long enough to be genuine", _genuine_rest,
+         cite=("orders",)),
     Rule("SP-M3", "mitigating", -15, "order_episode", "No execution on the other side",
          lambda f, a: ("Nothing was executed on the opposite side during the episode."
                        if f.get("layers") and not f.get("opposite_executed_quantity") else None), cite=("orders",)),
@@ -112,7 +140,7 @@ RULES = (
 
 
 GUARDS = (
-    Guard("SP-G1", "layers cancelled while the other side executed", requires=("SP-R1", "SP-R3"),
+    Guard("SP-G1", "layers pulled around an execution on the other side", requires=("SP-R1", "SP-R3"),
           explained_by=("SP-M5",)),
 )
 

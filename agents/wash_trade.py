@@ -12,7 +12,7 @@ import re
 
 from agents.alerts import WashTradeAlert, moment_label
 from agents.evidence import Citation, Evidence
-from agents.investigation import ALERT, Guard, Rule, Specialist, ToolSpec, build_graph
+from agents.investigation import ALERT, EscalationGate, Guard, Rule, Specialist, ToolSpec, build_graph
 from agents.tools import accounts, market
 
 NAME = "wash_trade"
@@ -85,9 +85,66 @@ def _fund_cross(f: dict, a: WashTradeAlert) -> str | None:
             "changed, at the market price.")
 
 
+def _one_way_allowed(f) -> bool:
+    """Whether one-way pairs can be a pattern: unless the record shows separately owned, unlinked accounts, a pair
+    in either direction leaves the beneficial ownership where it was (one owner, or owners acting together)."""
+    rel = f.other("account_relationships")
+    return rel is None or bool(rel.get("same_beneficial_owner") or rel.get("linked_pairs"))
+
+
+def _pattern(f) -> bool:
+    """WT-R6's pattern, from the history tool's facts (``f`` is any rule's Facts): at least REPEAT_PAIRS offsetting
+    pairs, going both ways between separately owned accounts (one-way pairs change ownership each time)."""
+    hist = f.other("related_accounts_history") or {}
+    return hist.get("offsetting_pairs", 0) >= REPEAT_PAIRS and (hist.get("two_way") or _one_way_allowed(f))
+
+
 def _repeated(f) -> bool:
     """Whether the accounts matched repeatedly in the month (WT-R6's pattern), read from the history tool."""
-    return (f.other("related_accounts_history") or {}).get("offsetting_pairs", 0) >= REPEAT_PAIRS
+    return _pattern(f)
+
+
+def _pairs(f: dict, a: WashTradeAlert) -> str | None:
+    if not _pattern(f):
+        return None
+    text = f"{f['offsetting_pairs']} offsetting pairs between these accounts since {f['window_start']}, on " \
+           f"{', '.join(f['dates'])}"
+    if not f.get("two_way"):
+        text += (f", all one way ({', '.join(f.get('flows', []))}) — between one owner's accounts (or linked ones) a "
+                 "transfer in either direction leaves the beneficial ownership where it was")
+    rel = f.other("account_relationships") or {}
+    if rel.get("exempt_book"):
+        text += "; the accounts are exempt books, but a pattern is not what the exemption covers"
+    return text + "."
+
+
+def _exempt(f: dict, a: WashTradeAlert) -> str | None:
+    """A firm's market-making and hedge books: an isolated self-match is bona fide (FINRA 5210 .02). A pattern never
+    is what the exemption covers: one-way transfers between the books (risk moved from one to the other) still weigh
+    but the guard WT-G2 keeps them from a close; flow going both ways — positions back where they began, volume
+    without purpose — is not mitigated at all."""
+    if not f.get("exempt_book"):
+        return None
+    books = "Accounts are " + ", ".join(f"{acc} {t}" for acc, t in f["relationship_types"].items()) + " of one firm"
+    if not _pattern(f):
+        return books + "."
+    if (f.other("related_accounts_history") or {}).get("two_way"):
+        return None
+    return (books + "; their pairs go one way, a transfer between the books: it weighs, but a pattern is never closed "
+            "on the exemption (WT-G2).")
+
+
+def _no_pattern(f: dict, a: WashTradeAlert) -> str | None:
+    if _pattern(f):
+        return None
+    if f.get("offsetting_pairs", 0) <= 1:
+        return f"No other offsetting pairs between these accounts since {f['window_start']}."
+    if not f.get("two_way"):
+        flows = ", ".join(f.get("flows", []))
+        return (f"{f['offsetting_pairs']} pairs since {f['window_start']}, all one way ({flows}): "
+                "between separately owned, unlinked accounts each moved the shares to the buyer — changes of "
+                "ownership (allocations), not trades that go back and forth.")
+    return None
 
 
 def _unrelated(f: dict, a: WashTradeAlert) -> str | None:
@@ -121,9 +178,7 @@ RULES = (
          lambda f, a: (f"The legs were {_seconds(f):.1f} s apart."
                        if _seconds(f) is not None and 1 <= _seconds(f) <= 60 else None), cite=("trades",),
          group=MATCHED),
-    Rule("WT-R6", "red_flag", 15, "related_accounts_history", "Repeated between the same accounts",
-         lambda f, a: (f"{f['offsetting_pairs']} offsetting pairs between these accounts since {f['window_start']}, "
-                       f"on {', '.join(f['dates'])}." if f.get("offsetting_pairs", 0) >= REPEAT_PAIRS else None),
+    Rule("WT-R6", "red_flag", 15, "related_accounts_history", "Repeated between the same accounts", _pairs,
          cite=("pairs",)),
     Rule("WT-R7", "red_flag", 10, "volume_impact", "Material share of the day's volume",
          lambda f, a: (f"{f['volume_share_pct']:.1f}% of the {f['daily_volume']:,.0f} shares traded that day."
@@ -135,17 +190,15 @@ RULES = (
                        + ", ".join(f"{acc} {net:+,.0f} of {f['traded_by_account'][acc]:,.0f}"
                                    for acc, net in f["net_by_account"].items()) + ")."
                        if f.get("round_trip") else None), cite=("pairs", "window")),
-    Rule("WT-M1", "mitigating", -40, "account_relationships", "Exempt market-making or hedge books",
-         lambda f, a: ("Accounts are " + ", ".join(f"{acc} {t}" for acc, t in f["relationship_types"].items())
-                       + " of one firm." if f.get("exempt_book") else None), cite=("owners",)),
+    Rule("WT-M1", "mitigating", -40, "account_relationships", "Exempt market-making or hedge books", _exempt,
+         cite=("owners",)),
     Rule("WT-M2", "mitigating", -20, "account_relationships", "Unrelated owners, no links on record", _unrelated,
          cite=("owners", "related_accounts_history:window")),
     Rule("WT-M3", "mitigating", -10, "trade_pattern", "Legs far apart in time",
          lambda f, a: (f"The legs were {_seconds(f) / 60:.0f} minutes apart."
                        if _seconds(f) is not None and _seconds(f) > 300 else None), cite=("trades",)),
-    Rule("WT-M4", "mitigating", -10, "related_accounts_history", "No earlier pattern",
-         lambda f, a: (f"No other offsetting pairs between these accounts since {f['window_start']}."
-                       if f.get("offsetting_pairs", 0) <= 1 else None), cite=("window",)),
+    Rule("WT-M4", "mitigating", -10, "related_accounts_history", "No earlier pattern", _no_pattern,
+         cite=("window", "pairs")),
     Rule("WT-R9", "red_flag", 10, ALERT, "Material share of the day's volume (the alert's figures)",
          lambda f, a: (f"By the alert's own figures the flagged trades were {f['volume_share_pct']:.1f}% of the "
                        f"day's volume; the market data has no row for the day to check it."
@@ -200,6 +253,6 @@ SPECIALIST = Specialist(
     suspicion="Market manipulation: wash trades giving false or misleading signals (MAR Art. 12(1)(a))",
     regulations=("EU MAR Art. 12(1)(a), Annex I A", "FINRA Rule 6140(b)", "Exchange Act §9(a)(1)"),
     guards=GUARDS, alert_indicators=indicators,
-    escalation_needs=("WT-R6", "WT-R7", "WT-R9"),  # a pattern, or a material share of the day's volume
+    escalation=EscalationGate(any_of=("WT-R6", "WT-R7", "WT-R9")),  # a pattern, or a material share of the day's volume
 )
 GRAPH = build_graph(SPECIALIST)

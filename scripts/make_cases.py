@@ -6,8 +6,11 @@ DATA_DIR of its own. The cases live in scripts/cases/, each modelled on a public
 action or on a typical false-positive pattern, named in its rationale: insider.py,
 insider_controls.py, wash.py, spoofing.py were written with the rules; heldout_insider.py,
 heldout_wash.py, heldout_spoofing.py and heldout_wording.py were written by an independent
-reviewer as a held-out set (review of 2026-11-26) and folded in afterwards, so their case.json
-names that set. ``smarts-analyzer evaluate`` runs them and reports the figures per set. Run from
+reviewer as a held-out set (review of 2026-11-26), and heldout2_insider.py, heldout2_wash.py,
+heldout2_spoofing.py and heldout2_wording.py by a second one (its review:
+test_data/cases/REVIEW-heldout2.md); each was folded in after the rules were fixed on the
+principles its review named, and their case.json names their set. ``smarts-analyzer evaluate``
+runs them and reports the figures per set. Run from
 the repository root: ``python scripts/make_cases.py [OUT]`` (default test_data/cases; the
 library's BASELINE.json is kept). The output is byte-for-byte reproducible.
 """
@@ -21,6 +24,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from cases import (
+    heldout2_insider,
+    heldout2_spoofing,
+    heldout2_wash,
+    heldout2_wording,
     heldout_insider,
     heldout_spoofing,
     heldout_wash,
@@ -35,7 +42,9 @@ OUT = Path(__file__).resolve().parent.parent / "test_data" / "cases"
 # (the modules of a set, the set's name in case.json; "" for the cases written with the library)
 SETS = (((insider, insider_controls, wash, spoofing), ""),
         ((heldout_insider, heldout_wash, heldout_spoofing), "held-out 1"),
-        ((heldout_wording,), "held-out 1 wording"))
+        ((heldout_wording,), "held-out 1 wording"),
+        ((heldout2_insider, heldout2_wash, heldout2_spoofing), "held-out 2"),
+        ((heldout2_wording,), "held-out 2 wording"))
 
 
 def main(out: Path = OUT) -> None:

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 
@@ -53,6 +54,15 @@ def test_the_library_has_every_kind_of_case_and_a_third_of_controls():
     # each names its model: an action (a party "v." another, "In re", an FCA/DOJ/CFTC/SEC notice) or a pattern
     assert all(re.search(r"\bv\.|In re|Final Notice|FINRA|SEC|CFTC|DOJ|FCA", c.modelled_on) for c in enforcement)
     assert all(c.modelled_on.startswith("Typical") for c in controls)
+
+
+def test_the_held_out_sets_are_folded_into_the_library_under_their_names():
+    """Each held-out set keeps its name in case.json, so its figures stay visible per set after it joined."""
+    sets = Counter(c.set for c in load_cases(LIBRARY))
+    assert sets["library"] == 50 and sets["held-out 1"] == 22 and sets["held-out 1 wording"] == 4
+    assert sets["held-out 2"] == 24 and sets["held-out 2 wording"] == 9
+    names = {c.name for c in load_cases(LIBRARY) if c.set == "held-out 2 wording"}
+    assert all(n.startswith("wording2_") for n in names)
 
 
 def test_the_library_is_what_the_generator_makes(tmp_path):

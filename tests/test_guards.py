@@ -38,8 +38,8 @@ def test_a_strong_cluster_outweighed_is_not_closed_but_reviewed_naming_the_guard
     decision = decide(OUTWEIGHED, event_date=TRADE_DAY + timedelta(days=3))
     assert decision.score == 10
     assert decision.determination == "NEEDS_HUMAN_REVIEW" and decision.disposition_reason is None
-    assert decision.guard == ("ID-G1 traded in the event's run-up with nothing public and a material gain or loss "
-                              "avoided")
+    assert decision.guard == ("ID-G1 traded in the event's run-up, before any disclosure, with a material gain or "
+                              "loss avoided")
     assert decision.confidence == 70 and decision.confidence_note.startswith("70: closing was refused because guard "
                                                                              "ID-G1")
     assert f"guard {decision.guard} stands" in decision.rationale
@@ -57,9 +57,25 @@ def test_a_cluster_explained_by_a_documented_plan_may_close():
 
 
 def test_a_close_without_a_cluster_is_a_close():
-    decision = decide({**OUTWEIGHED, "news": {"news_silence": False}}, event_date=TRADE_DAY + timedelta(days=3))
-    assert decision.determination == "CLOSE" and decision.score == 0
-    assert decision.confidence == 75 and decision.thresholds.close_at == 10
+    # no material gain: timing +20 and nothing disclosed +10, outweighed by the crowd, usual size and VIX: -5
+    decision = decide({**OUTWEIGHED, "market_data": {**OUTWEIGHED["market_data"], "material_move": False}},
+                      event_date=TRADE_DAY + timedelta(days=3))
+    assert decision.determination == "CLOSE" and decision.score == -5 and decision.guard is None
+    assert decision.confidence == 77 and decision.thresholds.close_at == 10
+
+
+def test_only_the_issuers_disclosure_explains_the_timing_cluster():
+    """ID-G1 stands on timing and a material gain until the issuer disclosed the matter before the trade (ID-M1): a
+    rumour (ID-M7) or news of another kind (ID-M6) subtract their weight but never dismantle it."""
+    base = {**OUTWEIGHED, "news": {"news_silence": False}}
+    for news in ({"reported_before": ["“Bigco eyes Acme” (Bloomberg): unconfirmed"]},
+                 {"direction_before": ["“Acme wins contract” (RNS): positive"]}):
+        decision = decide({**base, "news": {**base["news"], **news}}, event_date=TRADE_DAY + timedelta(days=3))
+        assert decision.score <= 10 and decision.determination == "NEEDS_HUMAN_REVIEW", news
+        assert decision.guard.startswith("ID-G1"), news
+    disclosed = decide({**base, "news": {**base["news"], "disclosed_before": ["“Bigco to acquire Acme” (RNS)"]}},
+                       event_date=TRADE_DAY + timedelta(days=3))
+    assert disclosed.determination == "CLOSE" and disclosed.guard is None
 
 
 def _wash(overrides):
@@ -77,9 +93,13 @@ def test_exempt_books_explain_an_isolated_self_match_but_not_a_pattern():
     a pattern of them is not what the exemption covers."""
     isolated = _wash({**EXEMPT, "related_accounts_history": {"offsetting_pairs": 1}})
     assert isolated.determination == "CLOSE" and isolated.guard is None
-    repeated = _wash({**EXEMPT, "related_accounts_history": {"offsetting_pairs": 3}})
-    assert repeated.determination == "NEEDS_HUMAN_REVIEW"
-    assert repeated.guard == "WT-G2 same beneficial owner on both sides, repeatedly"
+    pattern = {**EXEMPT, "related_accounts_history": {"offsetting_pairs": 3}}
+    repeated = _wash(pattern)
+    assert repeated.determination == "NEEDS_HUMAN_REVIEW" and "WT-M1" not in {f.rule for f in repeated.findings}
+    from tests.rules_support import wash_alert
+
+    case = case_of("wash", wash_alert(), pattern)
+    assert [g.id for g in case.standing_guards(case.findings_from_rules())] == ["WT-G1", "WT-G2"]
 
 
 def test_guard_stands_only_when_complete_and_unexplained():

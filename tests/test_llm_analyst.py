@@ -107,7 +107,7 @@ def test_the_model_may_disagree_with_the_rules_and_close(fake, analyst):
     _alert, _events, decision = run(analyst, "spoofing_ambiguous_krnl.xml")  # the rules say review; no guard stands
     assert decision.determination == "CLOSE" and decision.stor is None and decision.guard is None
     assert decision.disposition_reason.startswith("False positive")
-    assert "- SP-G1 layers cancelled while the other side executed (requires SP-R1, SP-R3; explained by SP-M5): " \
+    assert "- SP-G1 layers pulled around an execution on the other side (requires SP-R1, SP-R3; explained by SP-M5): " \
         "does not stand" in fake.requests[-1]["messages"][-1]["content"]
 
 
@@ -130,7 +130,7 @@ def test_an_escalation_without_materiality_or_a_pattern_goes_to_a_human(fake, an
     case = TEST_DATA / "cases" / "heldout_wash_bed_and_isa_transfer"
     _alert, _events, decision = run(analyst, str(case / "alert.xml"), data_dir=case)
     assert decision.determination == "NEEDS_HUMAN_REVIEW" and decision.stor is None and decision.confidence == 70
-    assert "none of WT-R6, WT-R7, WT-R9 fired" in decision.analyst_note
+    assert "escalation needs one of WT-R6, WT-R7, WT-R9, and the findings show none of it" in decision.analyst_note
     assert "escalation was withheld" in decision.confidence_note
     assert "NOT shown" in fake.requests[-1]["messages"][-1]["content"]
 

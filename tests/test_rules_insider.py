@@ -62,9 +62,11 @@ def test_size_bands_never_contradict_each_other(ratio, z):
     assert ("ID-M3" in found) is (ratio <= 2.0)
 
 
-def test_first_trade_in_instrument_and_sector():
+def test_first_trade_in_instrument_and_sector_count_once():
+    """A first trade in a new sector is a first trade in the instrument: one fact (novelty), counted at ID-R7."""
     found = on({"trader_history": {"first_time_symbol": True, "first_time_sector": True}})
-    assert found["ID-R7"] == 10 and found["ID-R8"] == 5
+    assert found["ID-R7"] == 10 and found["ID-R8"] == 0  # ID-R8 shown as context
+    assert on({"trader_history": {"first_time_sector": True}})["ID-R8"] == 5
 
 
 @pytest.mark.parametrize(("share", "fires"), [(0.75, True), (1.0, True), (0.7499, False), (None, False)])
@@ -390,7 +392,8 @@ def test_each_headline_is_judged_by_issuer_nature_direction_and_timing(tmp_path)
     }
     assert facts["first_after"].startswith("“Acme Widgets agrees takeover by Bigco”")
     assert facts["disclosed_before"][0].startswith("“Acme Widgets receives takeover approach from Bigco” "
-                                                   "(Company filing, 2024-03-07 09:00): public M&A news")
+                                                   "(Company filing, 2024-03-07 09:00): published through an "
+                                                   "official channel")
     assert not facts["news_silence"]
 
 

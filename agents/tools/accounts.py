@@ -26,17 +26,26 @@ from agents.alerts import WashTradeAlert
 from agents.data import TABLES, DataError, Dataset
 from agents.evidence import Citation, Evidence
 from agents.progress import StepReporter, records_inputs
-from agents.text import noun, plural
+from agents.text import normalise, noun, plural
 
 HISTORY_DAYS = 30
 PAIR_WINDOW_SECONDS = 300
-# Books whose self-matching is routinely exempt (market making, one firm's hedging book).
-EXEMPT_TYPES = {"market_maker", "market making", "hedge_book", "hedging", "liquidity_provider"}
-# Collective investment accounts: each fund's investors are its beneficial owners.
-FUND_TYPES = {"fund", "investment_fund", "mutual_fund", "pension_fund", "ucits", "etf"}
+# Types are compared normalised: case, spaces and hyphens folded to one form ("Market Making" is market_making).
+# Books whose self-matching is routinely exempt (market making, one firm's hedging book), by their usual names.
+EXEMPT_TYPES = {"market_maker", "market_making", "hedge_book", "hedging", "liquidity_provider", "liquidity_provision",
+                "designated_sponsor", "designated_market_maker"}
+# Collective investment accounts, by kind and by legal form: each fund's investors are its beneficial owners.
+FUND_TYPES = {"fund", "investment_fund", "mutual_fund", "pension_fund", "pension_scheme", "ucits", "etf", "oeic",
+              "sicav", "sicaf", "icav", "fcp", "unit_trust", "investment_trust", "aif", "collective_investment_scheme",
+              "sub_fund"}
 MANAGEMENT_DEGREES = {"same_manager", "common_manager", "sibling_fund"}
 # Registrations that pool or hold for others: the beneficial owners behind them are not recorded.
 OMNIBUS_TYPES = {"omnibus", "pooled", "custody", "custodian", "nominee_omnibus"}
+
+
+def kind_of(value: str | None) -> str:
+    """A recorded type or degree, normalised: "Market Making", "market-making" and "market_making" are one."""
+    return re.sub(r"[\s\-]+", "_", normalise(value).casefold())
 _REGISTERED_HOLDER = re.compile(r"\bnominees?\b|\bcustod(y|ian)\b|\bomnibus\b", re.I)
 ROUND_TRIP_RATIO = 2.0  # back and forth: each account bought and sold, the larger direction at most twice the smaller
 
@@ -59,11 +68,11 @@ def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> E
         linked_a = set(json.loads(by_account[a]["linked_accounts"]))
         linked_b = set(json.loads(by_account[b]["linked_accounts"]))
         if b in linked_a or a in linked_b:
-            degrees = {(by_account[x]["relationship_degree"] or "").strip().casefold() for x in (a, b)}
+            degrees = {kind_of(by_account[x]["relationship_degree"]) for x in (a, b)}
             (management_links if degrees <= MANAGEMENT_DEGREES else links).add((a, b))
     shared_owner = len(set(owners.values())) < len(owners)
     types = {a: (by_account[a]["relationship_type"] or "").strip() for a in by_account}
-    exempt = bool(by_account) and all(t.casefold() in EXEMPT_TYPES for t in types.values()) and shared_owner
+    exempt = bool(by_account) and all(kind_of(t) in EXEMPT_TYPES for t in types.values()) and shared_owner
     reporter.progress("Compared beneficial owners and linked accounts", step=2)
     facts = {
         "accounts": accounts, "missing_accounts": missing, "nominee_registered": sorted(registered),
@@ -72,7 +81,7 @@ def relationships(ds: Dataset, accounts: list[str], reporter: StepReporter) -> E
         "same_beneficial_owner": shared_owner, "linked_pairs": sorted(f"{a}↔{b}" for a, b in links),
         "management_links": sorted(f"{a}↔{b}" for a, b in management_links),
         "relationship_types": types, "exempt_book": exempt,
-        "all_funds": bool(by_account) and all(t.casefold() in FUND_TYPES for t in types.values()),
+        "all_funds": bool(by_account) and all(kind_of(t) in FUND_TYPES for t in types.values()),
         "degrees": {a: by_account[a]["relationship_degree"] for a in by_account},
     }
     citations = {}
@@ -123,8 +132,8 @@ def owner_ids(ds: Dataset, account_ids: list[str]) -> dict[str, str]:
 
 def _registered(row) -> bool:
     """A nominee or omnibus registration: the row names a holder, not a beneficial owner."""
-    return ((row["relationship_type"] or "").strip().casefold() in OMNIBUS_TYPES
-            or bool(_REGISTERED_HOLDER.search(row["beneficial_owner_name"] or "")))
+    return (kind_of(row["relationship_type"]) in OMNIBUS_TYPES
+            or bool(_REGISTERED_HOLDER.search(normalise(row["beneficial_owner_name"]))))
 
 
 @records_inputs
@@ -194,7 +203,8 @@ def related_history(ds: Dataset, accounts: list[str], symbol: str, trade_date: d
                 gap = abs((_clock(day, b["trade_time"]) - _clock(day, s["trade_time"])).total_seconds())
                 if b["quantity"] == s["quantity"] and gap <= PAIR_WINDOW_SECONDS:
                     pairs.append({"date": day, "buy_line": b["line"], "sell_line": s["line"],
-                                  "seconds_apart": gap, "quantity": b["quantity"]})
+                                  "seconds_apart": gap, "quantity": b["quantity"],
+                                  "buyer": b["account_id"], "seller": s["account_id"]})
                     used.add(s["line"])
                     break
     days = sorted({p["date"] for p in pairs})
@@ -210,7 +220,12 @@ def related_history(ds: Dataset, accounts: list[str], symbol: str, trade_date: d
     flat = len(pairs) >= 2 and bool(traded) and all(
         min(bought[a], sold[a]) > 0 and max(bought[a], sold[a]) <= ROUND_TRIP_RATIO * min(bought[a], sold[a])
         for a in traded)
+    # Two-way flow: every account in the pairs both bought from and sold to the others. One-way pairs move shares
+    # from one account to the other each time (an average-price account passing fills to its client).
+    buyers, sellers = {p["buyer"] for p in pairs}, {p["seller"] for p in pairs}
+    two_way = bool(pairs) and buyers == sellers
     facts = {"trades": len(rows), "offsetting_pairs": len(pairs), "days_with_pairs": len(days),
+             "two_way": two_way, "flows": sorted({f"{p['seller']}→{p['buyer']}" for p in pairs}),
              "dates": days, "median_seconds_apart": _median([p["seconds_apart"] for p in pairs]),
              "net_by_account": net, "traded_by_account": gross,
              "round_trip": flat, "window_start": since.isoformat()}

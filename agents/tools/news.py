@@ -19,9 +19,18 @@ MAR guidelines on delayed disclosure; SEC v. Mayhew on rumours) only when it
   placed before the trade. Older headlines count within ``LOOKBACK_DAYS`` — or
   ``INDEX_LOOKBACK_DAYS`` for index changes, which are announced one to five weeks ahead.
 
-A report citing unnamed sources, or a rumour, is recorded apart: the market had the story, but
-it was not confirmed. Every headline read is judged, and the reason is kept, so each finding
-can name the headlines it rests on and those it set aside.
+Of the event's own matter, only **disclosure** makes the information public: a headline carried by
+an official channel (the issuer's regulatory announcement service, its filings and press-release
+wires, the exchange, the index provider for an index change — MAR Art. 17(1) and Implementing
+Reg. 2016/1055 on the means of disclosure), or a report that the issuer confirmed or announced it,
+or one worded as a completed act (agrees, declares, reports, warns …). A rumour or a report citing
+unnamed sources (ESMA: a rumour is not disclosure; SEC v. Mayhew) is recorded apart: the market had
+the story, unconfirmed. A headline that is neither — a third party's unattributed report of the
+matter — is taken for an unconfirmed report, never for disclosure: the safe default, since a
+scoop and a report of an announcement look alike and only the second makes the information
+public. Every headline read is judged, and the reason is kept, so each finding can name the
+headlines it rests on and those it set aside. Headlines and sources are matched normalised
+(``agents.text.normalise``).
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from datetime import date, time, timedelta
 from agents.data import TABLES, DataError, Dataset
 from agents.evidence import Citation, Evidence
 from agents.progress import StepReporter, records_inputs
-from agents.text import plural
+from agents.text import normalise, plural
 
 LOOKBACK_DAYS = 14
 INDEX_LOOKBACK_DAYS = 35
@@ -46,7 +55,14 @@ SESSION_OPEN = time(8, 0)
 # is the one whose words come first in it — its subject: "half-year profit beats forecasts, raises interim dividend"
 # is results news, "chief executive resigns ahead of results" is management news.
 NATURES = (
-    (INDEX_CHANGE, r"\bindex\b|s&p\b|\bftse\b|russell \d|stoxx|\bmsci\b|midcap|smallcap|nasdaq-100"),
+    (INDEX_CHANGE, r"\bindex\b|s&p\b|\bftse\b|russell \d|stoxx|\bmsci\b|midcap|smallcap|nasdaq-100|"
+                   # the index families named without the word "index" (DAX, MDAX, CAC 40, AEX, IBEX 35 …) ...
+                   r"\b(?:m|s|tec)?dax\b|\bcac\b|\baex\b|\bamx\b|\bibex\b|\bsmi\b|\bomx|\bnikkei\b|\btopix\b|"
+                   r"hang seng|\bkospi\b|\bnifty\b|\bsensex\b|\bbel ?20\b|\bwig ?20\b|"
+                   # ... and any name with a constituent count that a company joins or leaves ("joins the ASX 200")
+                   r"\b(?:joins?|to join|added to|enters?|promoted to|relegated to|demoted to|removed from|"
+                   r"deleted from|dropped from|exits?|to leave|leaves)\s+(?:the\s+)?"
+                   r"(?-i:[A-Z][A-Za-z&/]*\s?\d{2,4})\b"),
     ("M&A", r"m&a\b|acqui|merger|takeover|take-over|buyout|tender offer|\bbid\b|offer for|to buy\b|agreed deal|"
             r"sell itself|\bsale\b|strategic review|approach|"
             # UK Takeover Code announcements: "Statement re possible offer" (Rule 2.4), "Rule 2.7 announcement" …
@@ -74,13 +90,39 @@ _SCHEDULING = re.compile(
     rf"\b(?:to|will|set to|due to|plans? to)\s+(?:\w+\s+)?{_ANNOUNCING}\b.*{_WHEN}"  # to release … on August 22
     rf"|\b(?:due|scheduled|slated|expected)\s+(?:on\s+|for\s+)?{_A_DATE}"                       # due August 22
     rf"|\b(?:results|earnings|announcement|update|statement|report|call|webcast)\s+(?:on|for)\s+{_A_DATE}"
+    rf"|\b(?:results|earnings|update|statement|report|call|webcast|agm)\W{{1,3}}{_A_DATE}"     # results 30 July 2024
+    r"|\bcalendar\b"                                                                        # financial calendar
     r"|\b(?:sets?|schedules?|fix(?:es)?|confirms?|announces?|changes?|moves?)\b.{0,40}\b(?:dates?|call|webcast|"
     r"timetable)\b"                                                                               # sets date for
     r"|results date|\bto report\b.*\bon\b|to announce .*\bon\b|will report|to present at|to attend|investor day|"
     r"capital markets day|conference\b|general meeting|\bagm\b|\bnotice\b|to hold\b|read-?out expected|"
     r"expected in (?:early|mid|late)\b", re.I)
 _UNCONFIRMED = re.compile(r"said to\b|\bsources?\b|rumou?r|speculat|reportedly|people familiar|people close|"
-                          r"\bmulls?\b|considering|exploring|\bweighs?\b", re.I)
+                          r"\bmulls?\b|considering|exploring|\bweighs?\b|"
+                          # the press's other forms for an unconfirmed story or an expectation
+                          r"according to|ha(?:s|ve) learn|\blearnt\b|is understood|understood to|\bin (?:\w+ )?talks\b|"
+                          r"\beyes\b|\beyeing\b|\bcould\b|\bmight\b|\blikely\b|expected to|\bset to\b|poised to|"
+                          r"\bprepar(?:es|ing)\b|\bnears?\b|\bnearing\b|analysts? (?:say|said|expect|see)|\btipped\b|"
+                          r"unconfirmed|(?:media|press) reports?|with knowledge|people (?:briefed|aware)|"
+                          r"insiders? (?:say|said)|\bfamiliar with\b", re.I)
+# Who says it. An official channel: the issuer's regulatory announcements, filings and press-release wires, the
+# exchange, and an index provider for its index changes (MAR Art. 17(1); Implementing Reg. 2016/1055).
+_OFFICIAL = re.compile(r"\brns\b|\bris\b|regulatory|\bcompany\b|\bissuer\b|investor relations|press release|"
+                       r"business ?wire|pr ?newswire|globe ?newswire|accesswire|\bcision\b|\beqs\b|\bdgap\b|"
+                       r"ad-? ?hoc|\bedgar\b|\bsec\b|\b[86]-k\b|stock exchange|\bexchange\b|\basx\b|\bsgx\b|"
+                       r"\bhkex\b|\bjse\b|\bnzx\b|\btsx\b|tdnet|sedar|s&p dow jones|ftse russell|\bmsci\b|"
+                       r"\bstoxx\b|deutsche b(?:ö|oe|o)rse|euronext|nasdaq|\bnyse\b|\blse\b|index provider", re.I)
+# A report of the issuer's own word ...
+_CONFIRMS = re.compile(r"\bconfirm(?:s|ed|ation)?\b|\bannounce[sd]?\b|\bannouncement\b|\bstatement\b|"
+                       r"\bsaid in a (?:statement|filing|release)\b|\bfiling\b", re.I)
+# ... or of a completed act: disclosure as the wires report it once it is made.
+_COMPLETED = re.compile(r"\bagree[sd]?\b|\bsign(?:s|ed)?\b|\bdeclare[sd]?\b|\bcomplete[sd]?\b|"
+                        r"\bmakes? (?:an? )?(?:agreed|recommended|firm|formal|final|improved|cash|all-share|hostile|"
+                        r"unsolicited) (?:bid|offer)\b|\breport(?:s|ed)\b|\bposts?\b|\bposted\b|\bwarns?\b|"
+                        r"\bwarned\b|\bcuts?\b|\braise[sd]?\b|\blowers?\b|\bbeats?\b|\bmiss(?:es|ed)?\b|\bwins?\b|"
+                        r"\bawarded\b|\blaunch(?:es|ed)?\b|\bprice[sd]\b|\bplaces?\b|\bfile[sd]\b|\bresigns?\b|"
+                        r"\bappoints?\b|\bapprove[sd]\b|\brejects?\b|\bfined\b|\bto be (?:added|deleted|removed|"
+                        r"included)\b|\bto join\b|\bto leave\b", re.I)
 _POSITIVE = re.compile(r"\bbeat|record|\brais(e|es|ed|ing)\b|upgrade|approv|\bwins?\b|awarded|agrees? to acquire|"
                        r"to acquire|premium|takeover|\bbid\b|offer for|added to|to join|\bjoins?\b|inclusion|"
                        r"strong|above|higher|doubles|boost", re.I)
@@ -137,8 +179,30 @@ def issuer_names(ds: Dataset, symbol: str) -> list[str]:
 
 
 def _about(text: str, symbol: str, names: list[str]) -> bool:
+    text = normalise(text)
     folded = text.casefold()
-    return bool(re.search(rf"\b{re.escape(symbol)}\b", text)) or any(n.casefold() in folded for n in names)
+    return bool(re.search(rf"\b{re.escape(symbol)}\b", text)) or any(normalise(n).casefold() in folded for n in names)
+
+
+_SAID_BY = {"official": "published through an official channel (the issuer's announcement service, filing or wire, "
+                        "the exchange or the index provider)",
+            "confirmed": "a report of the issuer's confirmed disclosure",
+            "unconfirmed": "unconfirmed (a rumour, unnamed sources or an expectation)",
+            "unattributed": "neither from an official channel nor worded as a confirmed disclosure: taken for an "
+                            "unconfirmed report, never for disclosure (the safe default)"}
+
+
+def attribution_of(text: str, source: str) -> str:
+    """Who vouches for a headline: ``official`` (an official channel), ``unconfirmed`` (rumour, unnamed sources,
+    expectation), ``confirmed`` (a report of the issuer's confirmation or of a completed act), else
+    ``unattributed``. Doubt goes to the safe side: rumour words outweigh confirmation words."""
+    if _OFFICIAL.search(source):
+        return "official"
+    if _UNCONFIRMED.search(text):
+        return "unconfirmed"
+    if _CONFIRMS.search(text) or _COMPLETED.search(text):
+        return "confirmed"
+    return "unattributed"
 
 
 def session_open(ds: Dataset, symbol: str) -> time:
@@ -154,9 +218,11 @@ def session_open(ds: Dataset, symbol: str) -> time:
 def judge(row, symbol: str, names: list[str], event_nature: str | None, side: str, trade_date: date,
           opens: time = SESSION_OPEN) -> dict:
     """One headline read before the trade: what kind of information it is for this trade, and why."""
-    text, day = row["headline"], date.fromisoformat(row["ts"][:10])
-    item = {"line": row["line"], "label": f"“{text}” ({row['source']}, {row['ts']})", "kind": "", "why": "",
-            "tone": tone_of(text), "nature": subject_of(text), "pre_open": False}
+    text, day = normalise(row["headline"]), date.fromisoformat(row["ts"][:10])
+    item = {"line": row["line"], "label": f"“{row['headline']}” ({row['source']}, {row['ts']})", "kind": "", "why": "",
+            "tone": tone_of(text), "nature": subject_of(text), "pre_open": False,
+            "attribution": attribution_of(text, normalise(row["source"]))}
+    same = event_nature is not None and item["nature"] == event_nature
     age = (trade_date - day).days
     lookback = INDEX_LOOKBACK_DAYS if item["nature"] == INDEX_CHANGE else LOOKBACK_DAYS
     when = f"{plural(age, 'day')} before the trade"
@@ -175,15 +241,15 @@ def judge(row, symbol: str, names: list[str], event_nature: str | None, side: st
     elif age > lookback:
         item["kind"] = "stale"
         item["why"] = f"{plural(age, 'day')} before the trade, beyond the {lookback}-day look-back"
-    elif _UNCONFIRMED.search(text):
-        same = event_nature is not None and item["nature"] == event_nature
-        item["kind"] = "reported" if same else "rumour"
-        item["why"] = "unconfirmed (rumour or unnamed sources), " + (
-            f"on the event's matter ({event_nature})" if same else "on another matter than the event")
-    elif event_nature is not None and item["nature"] == event_nature:
-        item["kind"], item["why"] = "disclosed", f"public {event_nature} news about the issuer, the event's nature, " \
-                                                 f"{when}"
-    elif item["nature"] == INDEX_CHANGE:
+    elif same and item["attribution"] in ("official", "confirmed"):
+        item["kind"], item["why"] = "disclosed", (f"{_SAID_BY[item['attribution']]}: {event_nature} news about the "
+                                                  f"issuer, the event's nature, {when}")
+    elif same:
+        item["kind"] = "reported"
+        item["why"] = f"{_SAID_BY[item['attribution']]}, on the event's matter ({event_nature})"
+    elif item["attribution"] == "unconfirmed":
+        item["kind"], item["why"] = "rumour", f"{_SAID_BY['unconfirmed']}, on another matter than the event"
+    elif item["nature"] == INDEX_CHANGE and item["attribution"] in ("official", "confirmed"):
         item["kind"], item["why"] = "index", f"an index change ({item['tone'] or 'direction unclear'}): public " \
                                              "information for index-tracking trades"
     elif explains(item["tone"], side):
@@ -204,7 +270,7 @@ def timeline(ds: Dataset, symbol: str, trade_date: date, side: str, event, repor
     """The symbol's news before the trade, judged; and the first issuer news after it."""
     source = TABLES["news"].path
     event_date = event.event_date if event else None
-    event_nature = nature_of(f"{event.event_type} {event.description or ''}") if event else None
+    event_nature = nature_of(normalise(f"{event.event_type} {event.description or ''}")) if event else None
     start = trade_date - timedelta(days=INDEX_LOOKBACK_DAYS)
     end = max(event_date or trade_date, trade_date) + timedelta(days=1)
     reporter.progress(f"Reading {symbol} news from {start} to {end}", total=2)
@@ -218,7 +284,7 @@ def timeline(ds: Dataset, symbol: str, trade_date: date, side: str, event, repor
     # The event itself was announced before the session of the trade opened: the trade came after it.
     event_first = event_date == trade_date and any(j["kind"] == "disclosed" and j["pre_open"] for j in judged)
     later = [r for r in rows if r["ts"][:10] > trade_date.isoformat()
-             and _about(r["headline"], symbol, names) and not _SCHEDULING.search(r["headline"])]
+             and _about(r["headline"], symbol, names) and not _SCHEDULING.search(normalise(r["headline"]))]
 
     def of(*kinds: str) -> list[dict]:
         return [j for j in judged if j["kind"] in kinds]
@@ -236,6 +302,8 @@ def timeline(ds: Dataset, symbol: str, trade_date: date, side: str, event, repor
         "index_changes": [{"headline": j["label"], "tone": j["tone"]} for j in index_changes],
         "set_aside": [f"{j['label']}: {j['why']}" for j in judged
                       if j["kind"] not in ("disclosed", "direction", "reported", "index")],
+        # nothing public at all: no disclosure, no report of the matter, no news explaining the direction (each of
+        # those is weighed by its own rule, once; none of them but disclosure dismantles a guard)
         "news_silence": covered and not (disclosed or direction or reported),
         "event_public_before_trade": event_first,
         "first_after": f"“{later[0]['headline']}” ({later[0]['source']}, {later[0]['ts']})" if later else None,

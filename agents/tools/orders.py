@@ -6,12 +6,23 @@ desk's behaviour is judged per client order): layers and the opposite execution 
 them must be for the same beneficial interest. The episode is therefore read account by
 account — the account an order was entered for is the alert's AccountID, or, when the alert
 names only the trader, the account the order history records for that order id — and habits
-are the same account's. A pattern recurs when earlier days show the same signature as the
-episode: orders cancelled within seconds, or layers cancelled while the other side executed.
+are the same account's.
+
+The payoff of layers is an execution on the other side while they rest — or seconds after they
+are pulled, of an order placed while they rested: their effect on the book, or on the indicative
+price of an auction, outlasts them until the next execution (in a call auction nothing executes
+before the uncross, which is what the pulled layers were meant to move: MAR Annex I A(f), (g);
+SEC In re Briargate Trading). A pattern recurs when earlier days show the same signature as the
+episode: layers pulled around an execution on the other side, or orders cancelled within seconds
+— the latter only when it is not the trader's everyday style (a high-frequency trader cancels
+within seconds every day: a habit present every day distinguishes nothing). The baseline rates
+are the trader's ordinary flow: the days with the signature are left out of them, so that a
+suspect's own earlier episodes never make the episode look normal.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,13 +32,18 @@ from agents.alerts import OrderEvent, SpoofingAlert
 from agents.data import TABLES, DataError, Dataset
 from agents.evidence import Citation, Evidence
 from agents.progress import StepReporter, records_inputs
-from agents.text import noun, plural
-from agents.tools import accounts, trader
+from agents.text import normalise, noun, plural
+from agents.tools import accounts, news, trader
 
 HISTORY_DAYS = 30
 FAST_CANCEL_SECONDS = 10.0
+FOLLOW_SECONDS = 10.0  # an execution this soon after a layer was pulled still trades on its effect
+STYLE_SHARE = 0.5      # fast cancels on at least this share of the days with orders are the trader's style ...
+STYLE_MIN_DAYS = 5     # ... of at least this many days (fewer show no habit)
+MIN_BASELINE_ORDERS = 10  # orders outside the signature days a baseline cancellation rate needs
 LAYER_MIN = 3
 BALANCED_RATIO = 2.0  # two-sided quoting: the larger side placed at most twice the smaller
+_AUCTION = re.compile(r"auction|pre-?open|uncross|\bcall\b|closing cross|opening cross", re.I)
 
 
 @dataclass
@@ -98,7 +114,8 @@ def episode_facts(alert: SpoofingAlert, ds: Dataset | None = None) -> tuple[dict
     for ev in alert.orders:
         by_interest[interest_of[account_of[ev.order_id]]].append(ev)
     read = {key: _account_facts(tuple(events)) for key, events in by_interest.items()}
-    judged = max(read, key=lambda k: (read[k][0]["executions_while_resting"] > 0, read[k][0]["layered_quantity"], k))
+    judged = max(read, key=lambda k: (read[k][0]["executions_while_resting"] + read[k][0]["executions_after_pull"] > 0,
+                                      read[k][0]["layered_quantity"], k))
     members = {k: sorted({account_of[ev.order_id] for ev in by_interest[k]}) for k in read}
     facts, orders = read[judged]
     facts.update({"accounts": members[judged], "all_accounts": sorted(set(account_of.values())),
@@ -119,9 +136,13 @@ def _account_facts(events: tuple[OrderEvent, ...]) -> tuple[dict, dict[str, _Ord
         by_side[o.side].append(o)
     layer_side, layers = max(by_side.items(), key=lambda kv: sum(o.quantity for o in kv[1]), default=(None, []))
     opposite = [o for o in executed if layer_side and o.side != layer_side]
-    # Executions on the other side while at least one layer was resting.
+    # Executions on the other side while at least one layer was resting, or within FOLLOW_SECONDS after one was
+    # pulled, of an order placed while it rested (an auction's uncross, or the book before it recovers).
     while_resting = [e for e in opposite if any(
         layer.placed_at <= e.executed_at <= layer.cancelled_at for layer in layers)]
+    after_pull = [e for e in opposite if e not in while_resting and any(
+        e.placed_at <= layer.cancelled_at < e.executed_at <= layer.cancelled_at + timedelta(seconds=FOLLOW_SECONDS)
+        for layer in layers)]
     placed_qty = sum(o.quantity for o in orders.values())
     cancelled_qty = sum(o.quantity for o in cancelled)
     lifetimes = [o.lifetime for o in layers if o.lifetime is not None]
@@ -132,9 +153,14 @@ def _account_facts(events: tuple[OrderEvent, ...]) -> tuple[dict, dict[str, _Ord
         "layer_side": layer_side, "layers": len(layers),
         "layer_price_levels": len({o.price for o in layers}),
         "layered_quantity": layered_qty,
+        "layers_from": min((o.placed_at for o in layers), default=None),
+        "layers_to": max((o.cancelled_at for o in layers), default=None),
         "median_layer_lifetime_s": round(median(lifetimes), 3) if lifetimes else None,
         "opposite_executed_quantity": executed_qty,
-        "executions_while_resting": len(while_resting),
+        "executions_while_resting": len(while_resting), "executions_after_pull": len(after_pull),
+        "seconds_after_pull": (round(min((e.executed_at - layer.cancelled_at).total_seconds() for e in after_pull
+                                         for layer in layers if layer.cancelled_at < e.executed_at), 3)
+                               if after_pull else None),
         "cancel_ratio_pct": round(cancelled_qty / placed_qty * 100, 1) if placed_qty else None,
         "layer_to_execution_ratio": round(layered_qty / executed_qty, 1) if executed_qty else None,
     }
@@ -155,6 +181,7 @@ def episode(ds: Dataset, alert: SpoofingAlert, reporter: StepReporter) -> Eviden
     """The flagged episode as evidence, citing the alert's order events."""
     reporter.progress(f"Reconstructing {plural(len(alert.orders), 'order event')}", total=2)
     facts, orders = episode_facts(alert, ds)
+    facts["auction_phase"] = auction_phase(ds, alert, facts)
     layers, layer_side, executed_qty = facts["layers"], facts["layer_side"], facts["opposite_executed_quantity"]
     while_resting = facts["executions_while_resting"]
     reporter.progress(f"{layers} cancelled {layer_side or ''} {noun(layers, 'order')}, "
@@ -167,6 +194,11 @@ def episode(ds: Dataset, alert: SpoofingAlert, reporter: StepReporter) -> Eviden
                    "side")
         if while_resting:
             summary += f", {plural(while_resting, 'execution')} while the layers rested"
+        if facts["executions_after_pull"]:
+            summary += (f", {plural(facts['executions_after_pull'], 'execution')} {facts['seconds_after_pull']:.1f} s "
+                        "after a layer was pulled, of an order placed while it rested")
+        if facts["auction_phase"]:
+            summary += f"; the layers rested in an auction phase ({facts['auction_phase']})"
     else:
         summary = "No cancelled orders in the flagged episode"
     citations = {"orders": Citation(source="alert", elements=elements, note="order events of the episode")}
@@ -179,6 +211,21 @@ def episode(ds: Dataset, alert: SpoofingAlert, reporter: StepReporter) -> Eviden
                                          note="the accounts the episode's orders were entered for")
     return Evidence(tool="order_episode", title="Order book episode", summary=summary + ".", facts=facts,
                     citations=citations)
+
+
+def auction_phase(ds: Dataset | None, alert: SpoofingAlert, facts: dict) -> str | None:
+    """Why the layers rested in an auction phase, where nothing executes before the uncross: the alert's market
+    phase names one, or every layer was placed and pulled before the instrument's session opened (instruments.csv's
+    session_open, else news.SESSION_OPEN). None when neither shows it."""
+    phase = normalise((alert.market_context or {}).get("MarketPhase"))
+    if _AUCTION.search(phase):
+        return f"the alert's market phase: {phase}"
+    if not facts.get("layers") or ds is None:
+        return None
+    opens = news.session_open(ds, alert.symbol)
+    if facts["layers_to"].time() < opens:
+        return f"placed and pulled before the session opened at {opens:%H:%M}"
+    return None
 
 
 @records_inputs
@@ -211,50 +258,62 @@ def habits(ds: Dataset, trader_id: str, account_ids: list[str], trade_date: date
                         citations={"searched": Citation(source=source, note=f"trader_id = {trader_id}, account_id = "
                                                                             f"{account}, date {since} to {trade_date}: "
                                                                             "none found")})
-    placed = {r["order_id"]: r for r in rows if r["action"].upper() == "PLACE"}
-    cancels = [r for r in rows if r["action"].upper() == "CANCEL"]
-    fills = [r for r in rows if r["action"].upper() == "EXECUTE"]
     fast_by_day = defaultdict(list)
-    for c in cancels:
-        p = placed.get(c["order_id"])
-        if p and (datetime.fromisoformat(c["timestamp"]) - datetime.fromisoformat(p["timestamp"])
-                  ).total_seconds() <= FAST_CANCEL_SECONDS:
+    placed_at = {r["order_id"]: r["timestamp"] for r in rows if r["action"].upper() == "PLACE"}
+    for c in (r for r in rows if r["action"].upper() == "CANCEL"):
+        if c["order_id"] in placed_at and (datetime.fromisoformat(c["timestamp"])
+                                           - datetime.fromisoformat(placed_at[c["order_id"]])
+                                           ).total_seconds() <= FAST_CANCEL_SECONDS:
             fast_by_day[c["date"]].append(c)
-    fast_days = {d for d, cs in fast_by_day.items() if len(cs) >= LAYER_MIN}
     by_day = defaultdict(list)
     for r in rows:
         by_day[r["date"]].append(r)
+    fast_days = {d for d, cs in fast_by_day.items() if len(cs) >= LAYER_MIN}
+    # Fast cancels on most days are the trader's style, not the episode's signature: they recur but tell nothing.
+    style = len(by_day) >= STYLE_MIN_DAYS and len(fast_days) >= STYLE_SHARE * len(by_day)
     layering_days = {d for d, day_rows in by_day.items() if _layered_while_filled(day_rows)}
-    episode_days = sorted(fast_days | layering_days)
+    episode_days = sorted(layering_days | (set() if style else fast_days))
+    # The baseline is the trader's ordinary flow: the days with the signature are left out of it.
+    ordinary = [r for r in rows if r["date"] not in episode_days]
+    placed = {r["order_id"]: r for r in ordinary if r["action"].upper() == "PLACE"}
+    cancels = [r for r in ordinary if r["action"].upper() == "CANCEL"]
+    fills = [r for r in ordinary if r["action"].upper() == "EXECUTE"]
+    thin = len(placed) < MIN_BASELINE_ORDERS
     reporter.progress(f"{plural(len(placed), 'order')}, {plural(len(cancels), 'cancellation')}, "
-                      f"{plural(len(fills), 'execution')}", step=2)
+                      f"{plural(len(fills), 'execution')} outside the days with the signature", step=2)
     facts = {
         "accounts": account_ids, "orders_placed": len(placed), "cancellations": len(cancels), "executions": len(fills),
-        "cancel_ratio_pct": round(len(cancels) / len(placed) * 100, 1) if placed else None,
-        "order_to_trade_ratio": round(len(placed) / len(fills), 1) if fills else None,
-        "fast_cancel_episode_days": sorted(fast_days), "layering_days": sorted(layering_days),
-        "pattern_days": episode_days, "window_start": since.isoformat(),
+        "cancel_ratio_pct": round(len(cancels) / len(placed) * 100, 1) if placed and not thin else None,
+        "order_to_trade_ratio": round(len(placed) / len(fills), 1) if fills and not thin else None,
+        "fast_cancel_episode_days": sorted(fast_days), "fast_cancel_style": style,
+        "layering_days": sorted(layering_days), "pattern_days": episode_days, "window_start": since.isoformat(),
+        "baseline_days": len({r["date"] for r in ordinary}),
     }
-    citations = {"window": Citation(source=source, lines=tuple(r["line"] for r in rows[:60]),
-                                    note=f"{who}'s orders since {since}")}
+    citations = {"window": Citation(source=source, lines=tuple(r["line"] for r in (ordinary or rows)[:60]),
+                                    note=f"{who}'s orders since {since}, the days with the signature left out"
+                                    if ordinary else f"{who}'s orders since {since}: all on the days with the "
+                                                     "signature, none left for a baseline")}
     if episode_days:
-        lines = sorted({c["line"] for d in fast_days for c in fast_by_day[d]}
+        lines = sorted({c["line"] for d in episode_days for c in fast_by_day.get(d, [])}
                        | {r["line"] for d in layering_days for r in by_day[d]})
         citations["episodes"] = Citation(source=source, lines=tuple(lines),
-                                         note="earlier days with the signature: orders cancelled within 10 s, or "
-                                              "layers cancelled while the other side executed")
-    summary = (f"{plural(len(placed), 'order')} by {who} in the prior month and earlier the same day: cancel ratio "
-               f"{facts['cancel_ratio_pct']}%, order-to-trade ratio {facts['order_to_trade_ratio'] or 'n/a'}; "
+                                         note="earlier days with the signature: layers pulled around an execution "
+                                              "on the other side, or orders cancelled within 10 s")
+    gaps = {"window": f"only {plural(len(placed), 'order')} by {who} outside the days with the signature: too few "
+                      f"for a baseline cancellation rate (needs {MIN_BASELINE_ORDERS})"} if thin else {}
+    summary = (f"{plural(len(placed), 'order')} by {who} in the prior month and earlier the same day, outside the "
+               f"days with the signature: cancel ratio {facts['cancel_ratio_pct'] if not thin else 'n/a'}%, "
+               f"order-to-trade ratio {facts['order_to_trade_ratio'] or 'n/a'}; "
                f"{plural(len(fast_days), 'earlier day')} with ≥{LAYER_MIN} orders cancelled within "
-               f"{FAST_CANCEL_SECONDS:.0f} s, {plural(len(layering_days), 'day')} with layers cancelled while the "
-               "other side executed")
+               f"{FAST_CANCEL_SECONDS:.0f} s" + (" (the trader's style: most days)" if style and fast_days else "")
+               + f", {plural(len(layering_days), 'day')} with layers pulled around an execution on the other side")
     return Evidence(tool="order_history", title="Order history baseline", summary=summary + ".", facts=facts,
-                    citations=citations)
+                    citations=citations, gaps=gaps)
 
 
 def _layered_while_filled(rows: list) -> bool:
     """One day's orders of the account show layering: ≥ LAYER_MIN orders on one side at ≥ 2 prices cancelled
-    unfilled, and an execution on the other side while one of them rested."""
+    unfilled, and an execution on the other side while one of them rested or just after it was pulled."""
     events = tuple(OrderEvent(order_id=r["order_id"], account_id=r["account_id"], symbol=r["symbol"],
                               side=r["side"].upper(),
                               timestamp=datetime.fromisoformat(r["timestamp"]), quantity=int(r["quantity"]),
@@ -263,4 +322,5 @@ def _layered_while_filled(rows: list) -> bool:
                    for r in rows if r["action"].upper() in ("PLACE", "AMEND", "CANCEL", "EXECUTE")
                    and r["side"].upper() in ("BUY", "SELL"))
     facts, _ = _account_facts(events)
-    return facts["layers"] >= LAYER_MIN and facts["layer_price_levels"] >= 2 and facts["executions_while_resting"] > 0
+    return facts["layers"] >= LAYER_MIN and facts["layer_price_levels"] >= 2 and (
+        facts["executions_while_resting"] + facts["executions_after_pull"] > 0)

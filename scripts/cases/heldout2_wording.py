@@ -3,10 +3,10 @@
 Each variant is a case of held-out set 2 or of the library with one text changed to a wording that
 real profiles, relationship files and news feeds carry but which the documented conventions
 (README: "How news is judged", "How the profile is read", the wash-trade and spoofing role tables)
-do not list; one (the MDAX inclusion) is a new control written in such wording. They are kept in a
-set of their own (test_data/cases_heldout2_wording/) so that the main held-out figure measures the
-rules within their conventions and this one measures how they degrade outside them. Each
-rationale ends with what is outside the conventions.
+do not list; one (the MDAX inclusion) is a new control written in such wording. They are a set of
+their own ("held-out 2 wording" in case.json) so that the main held-out figure measures the rules
+within their conventions and this one measures how they degrade outside them. Each rationale
+ends with what is outside the conventions (as documented when the set was written).
 """
 
 from __future__ import annotations

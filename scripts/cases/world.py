@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import random
 import zlib
 from dataclasses import dataclass, field
@@ -73,23 +74,36 @@ class World:
                volume: int = 1_000_000, moves: dict[date, float] | None = None,
                closes: dict[date, float] | None = None, volumes: dict[date, int] | None = None,
                vix: dict[date, float] | None = None, skip: set[date] = frozenset()) -> None:
-        """A daily price path: a random walk, ``moves`` (date -> return) and ``closes`` (fixed)."""
+        """A daily price path: a random walk, ``moves`` (date -> return) and ``closes`` (fixed).
+
+        The walk is a bridge into the first fixed close: its random steps up to that day share the
+        correction that makes the path arrive there, so the fixed day's own move is an ordinary
+        step, not the walk's accumulated drift (a walk of 50 sessions at 0.6% drifts about 4%, which
+        a fixed close would otherwise turn into one day's jump). Later fixed closes and ``moves`` are
+        the case's own, deliberate moves. The random numbers are drawn as they always were (one
+        sequence per case), so nothing else in the case changes.
+        """
         moves, closes, volumes, vix = moves or {}, closes or {}, volumes or {}, vix or {}
+        days, draws = list(weekdays(start, end)), []
+        for d in days:
+            step, up, down = self.rng.gauss(0, vol), abs(self.rng.gauss(0, vol / 2)), abs(self.rng.gauss(0, vol / 2))
+            v = vx = None
+            if d not in skip:
+                v = volumes.get(d) or int(volume * self.rng.uniform(0.85, 1.15))
+                vx = vix.get(d, round(15 + self.rng.gauss(0, 1.2), 2))
+            draws.append((step, up, down, v, vx))
+        steps = _bridged([s for s, *_ in draws], days, price, moves, closes)
         close = price
-        for d in weekdays(start, end):
+        for d, step, (_s, up, down, v, vx) in zip(days, steps, draws, strict=True):
             open_ = close
-            close = round(close * (1 + self.rng.gauss(0, vol)), 2)
-            if d in moves:
-                close = round(open_ * (1 + moves[d]), 2)
+            close = round(open_ * (1 + moves[d]), 2) if d in moves else round(close * (1 + step), 2)
             close = closes.get(d, close)
-            high = round(max(open_, close) * (1 + abs(self.rng.gauss(0, vol / 2))), 2)
-            low = round(min(open_, close) * (1 - abs(self.rng.gauss(0, vol / 2))), 2)
+            high = round(max(open_, close) * (1 + up), 2)
+            low = round(min(open_, close) * (1 - down), 2)
             self.closes[(symbol, d)] = close
             if d in skip:
                 continue
-            v = volumes.get(d) or int(volume * self.rng.uniform(0.85, 1.15))
-            self.rows["market_data.csv"].append([symbol, d.isoformat(), round(open_, 2), high, low, close, v,
-                                                 vix.get(d, round(15 + self.rng.gauss(0, 1.2), 2))])
+            self.rows["market_data.csv"].append([symbol, d.isoformat(), round(open_, 2), high, low, close, v, vx])
 
     def close(self, symbol: str, d: date) -> float:
         return self.closes[(symbol, d)]
@@ -205,6 +219,21 @@ class World:
                 lines += [f"{ts} - {source}: {text}" for ts, source, text in sorted(items)]
                 lines.append("")
             (out / "market_news.txt").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _bridged(steps: list[float], days: list[date], price: float, moves: dict, closes: dict) -> list[float]:
+    """The random ``steps`` (daily returns), their log-returns shifted equally up to the first fixed close so the
+    walk from ``price`` arrives at it: a Brownian bridge instead of a jump on the fixed day."""
+    fixed = [i for i, d in enumerate(days) if d in closes]
+    if not fixed:
+        return steps
+    first = fixed[0]
+    free = [i for i in range(first + 1) if days[i] not in moves]
+    if not free:
+        return steps
+    reached = sum(math.log1p(moves[days[i]]) if days[i] in moves else math.log1p(steps[i]) for i in range(first + 1))
+    shift = (math.log(closes[days[first]] / price) - reached) / len(free)
+    return [math.expm1(math.log1p(s) + shift) if i in free else s for i, s in enumerate(steps)]
 
 
 def _sort_key(name: str):
