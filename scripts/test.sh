@@ -44,4 +44,7 @@ if [ ! -f "$AXE_CORE_DIR/node_modules/axe-core/axe.min.js" ]; then
 fi
 
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest "$@"
+# Two worker processes, one test file each at a time (module fixtures stay within a file): much of
+# the suite waits on servers and browsers, so two cores run two files at once. TEST_WORKERS=0 runs
+# everything in this process.
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -332,7 +332,8 @@ def test_v0_3_methods_are_served_for_older_clients(live_server, paced_server):
 
 def test_bearer_auth_is_declared_and_enforced(start_server, redis_url):
     server = start_server(server_env(redis_url, A2A_AUTH_TOKEN="s3cret-token"), workers=1, name="a2a-auth")
-    card = httpx.get(f"{server.url}/.well-known/agent-card.json").json()  # cards stay public
+    with server.client(role=None) as anonymous:  # cards stay public
+        card = anonymous.get("/.well-known/agent-card.json").json()
     assert card["securitySchemes"]["bearer"]["httpAuthSecurityScheme"]["scheme"] == "Bearer"
     assert card["securityRequirements"] == [{"schemes": {"bearer": {}}}]
     denied = rpc(server, "GetTask", {"id": "x"}, role=None)

@@ -412,3 +412,19 @@ def test_the_embedded_redis_prefers_a_system_redis_server_of_version_7(tmp_path,
     assert server_binary() == expected
     monkeypatch.setenv("REDIS_SERVER_BIN", "/opt/redis/bin/redis-server")
     assert server_binary() == "/opt/redis/bin/redis-server"  # an explicit choice wins
+
+
+def test_the_embedded_redis_runs_from_a_directory_too_long_for_a_unix_socket(tmp_path):
+    from webapp.embedded_redis import SOCKET_PATH_MAX, EmbeddedRedis
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)  # a data directory under a long home or CI path
+    store = EmbeddedRedis(deep, persistent=False)
+    assert len(str(deep / "redis.sock")) > SOCKET_PATH_MAX and len(str(store.socket)) <= SOCKET_PATH_MAX
+    store.start()
+    try:
+        client = redis.Redis.from_url(store.url)
+        assert client.ping() and client.set("k", "v")
+        client.close()
+        assert EmbeddedRedis(deep, persistent=False).socket == store.socket  # a restart finds the same socket
+    finally:
+        store.stop()

@@ -10,6 +10,7 @@ wrapper stops the server from ``atexit``, which would fire in every forked gunic
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -59,6 +60,9 @@ def server_binary() -> str:
                        "REDIS_SERVER_BIN")
 
 
+SOCKET_PATH_MAX = 100  # a Unix socket's path must fit sun_path: 108 bytes on Linux, 104 on BSDs
+
+
 class EmbeddedRedis:
     def __init__(self, directory: Path | str | None = None, *, port: int = 0, fsync: str = "everysec",
                  persistent: bool = True, maxclients: int = 10_000, binary: str | None = None):
@@ -72,7 +76,13 @@ class EmbeddedRedis:
 
     @property
     def socket(self) -> Path:
-        return self.directory / "redis.sock"
+        """Beside the data; when that path is too long for a Unix socket, a short name in /tmp (not
+        TMPDIR, which may be as long) derived from the data directory, so a restart finds the same socket."""
+        beside = self.directory / "redis.sock"
+        if len(os.fsencode(beside)) <= SOCKET_PATH_MAX:
+            return beside
+        digest = hashlib.sha256(os.fsencode(self.directory.resolve())).hexdigest()[:24]
+        return Path("/tmp") / f"saa-redis-{digest}.sock"  # noqa: S108 - named from a digest, 0700 by unixsocketperm
 
     @property
     def url(self) -> str:
