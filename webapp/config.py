@@ -41,6 +41,27 @@ def parse_role_map(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def parse_reason_codes(raw: str) -> tuple[tuple[str, str], ...]:
+    """``DESK_REASON_CODES="pre_cleared=Pre-cleared trade,market_making=Market making"``; empty: the
+    defaults in webapp/record/lifecycle.py."""
+    from webapp.record.lifecycle import DEFAULT_REASON_CODES
+
+    pairs = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        code, sep, label = item.partition("=")
+        if not sep or not code.strip() or not label.strip() or len(code.strip()) > 64:
+            raise ValueError(f"DESK_REASON_CODES entry {item!r} is not CODE=Label (a code of at most 64 characters)")
+        pairs.append((code.strip(), label.strip()))
+    return tuple(pairs) or DEFAULT_REASON_CODES
+
+
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def _names(name: str) -> tuple[str, ...]:
     return tuple(part.strip().lower() for part in os.environ.get(name, "").split(",") if part.strip())
 
@@ -110,6 +131,8 @@ class Settings:
     rate_limit_sign_in_ip: str
     rate_limit_fallback: str
     llm_daily_token_budget: int
+    desk_reason_codes: tuple[tuple[str, str], ...]
+    desk_four_eyes: str
 
     @property
     def llm_enabled(self) -> bool:
@@ -186,6 +209,10 @@ class Settings:
             rate_limit_sign_in_ip=os.environ.get("RATE_LIMIT_SIGN_IN_IP") or "30/minute",
             rate_limit_fallback=os.environ.get("RATE_LIMIT_FALLBACK") or "30/minute",
             llm_daily_token_budget=_int("LLM_DAILY_TOKEN_BUDGET", 2_000_000),
+            # The desk (webapp/record/lifecycle.py): a proposal's reason codes, "code=Label,...", and
+            # four-eyes: "rule" (every ESCALATE, every CLOSE overriding the AI) or "all" (every proposal).
+            desk_reason_codes=parse_reason_codes(os.environ.get("DESK_REASON_CODES", "")),
+            desk_four_eyes=_choice("DESK_FOUR_EYES", ("rule", "all"), "rule"),
         )
         values.update(overrides)
         return cls(**values)

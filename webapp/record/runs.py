@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from agents.events import Event
-from webapp.record import Database, audit, off_hub
+from webapp.record import Database, audit, counts, off_hub
 from webapp.record.audit import Actor
+from webapp.record.lifecycle import State, rank
 from webapp.record.models import Case, Run
 
 
@@ -38,13 +39,33 @@ def _time(epoch: str | float | None) -> datetime:
     return datetime.fromtimestamp(float(epoch), UTC) if epoch not in (None, "") else datetime.now(UTC)
 
 
+def alert_facts(alert) -> dict[str, str]:
+    """What the queue filters, searches and sorts on, from a parsed alert: the trader (or first
+    account) and the anomaly score (0 when the alert has none)."""
+    trader = getattr(alert, "trader", None)
+    trader_id = trader.trader_id if trader is not None else next(iter(getattr(alert, "accounts", [])), "")
+    anomaly = getattr(alert, "anomaly", None) or getattr(alert, "metadata", None)
+    score = getattr(anomaly, "anomaly_score", None)
+    return {"trader": str(trader_id or "")[:64], "score": str(int(round(score))) if score is not None else "0"}
+
+
+def _score(fields: dict[str, str]) -> int:
+    try:
+        return int(fields.get("score") or 0)
+    except ValueError:
+        return 0
+
+
 def _case(s, fields: dict[str, str], now: datetime) -> Case:
     case = s.get(Case, fields["alert_id"], with_for_update=True)
     if case is None:
+        subject = fields.get("subject", "")[:200]
         case = Case(alert_id=fields["alert_id"], kind=fields.get("kind", ""), alert_type=fields.get("alert_type", ""),
-                    subject=fields.get("subject", "")[:200], symbol=fields.get("symbol", "")[:32], created_at=now,
-                    updated_at=now)
+                    subject=subject, symbol=fields.get("symbol", "")[:32], created_at=now, updated_at=now,
+                    state=State.NEW, version=1, trader=fields.get("trader", "")[:64], subject_key=subject.lower(),
+                    score=_score(fields), rank=rank(None, _score(fields)))
         s.add(case)
+        counts.add(s, State.NEW, 1)
     return case
 
 
@@ -57,7 +78,7 @@ def record_start(db: Database, actor: Actor, entries, *, source: str = "web", ba
         for run_id, alert, raw, filename in entries:
             fields = {"alert_id": alert.alert_id, "kind": str(alert.kind), "alert_type": alert.alert_type,
                       "subject": alert.subject, "symbol": alert.symbol, "source": source,
-                      "filename": filename[:200]}
+                      "filename": filename[:200], **alert_facts(alert)}
             case = cases.get(alert.alert_id) or _case(s, fields, now)
             cases[alert.alert_id] = case
             case.updated_at, case.latest_run_id = now, run_id
@@ -96,6 +117,10 @@ def save_finished(db: Database, run_id: str, fields: dict[str, str], events: lis
         row.events = json.dumps([e.to_dict() for e in events], separators=(",", ":"))
         row.decision = json.dumps(decision) if decision is not None else None
         case.updated_at = finished
+        if row.determination and case.latest_run_id in (None, run_id):  # the newest run speaks for the case
+            case.ai_determination, case.ai_confidence = row.determination, row.confidence
+            case.rank = rank(row.determination, case.score)
+            case.version += 1
         audit.append(s, Actor.system(), "run.finished", case_id=case.alert_id, run_id=run_id, status=row.status,
                      determination=row.determination, confidence=row.confidence, events=len(events))
         return True
