@@ -4,6 +4,7 @@ their refusals, four-eyes, optimistic locking, STOR tracking, notes, counts and 
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -15,6 +16,8 @@ from webapp.record import audit, cases, queue, runs, users
 from webapp.record.audit import Actor
 from webapp.record.cases import Conflict, Forbidden, Illegal, Invalid
 from webapp.record.lifecycle import ACTIONS, DEFAULT_REASON_CODES, FourEyes, State, needs_approval, rank
+from webapp.record.models import Case
+from webapp.record.queue import QueueFilter
 
 ANA = Actor("ana", "analyst", "10.0.0.1", "r1")
 BEN = Actor("ben", "analyst")
@@ -126,7 +129,7 @@ def test_overriding_the_ai_needs_approval_and_a_send_back_returns_the_case(recor
 def test_illegal_transitions_are_refused_with_a_clear_message_and_change_nothing(record_db):
     case_id = open_case(record_db)
     version = cases.get(record_db, case_id).version
-    with pytest.raises(Illegal, match="Approve.*New.*Disposition proposed"):
+    with pytest.raises(Illegal, match=r"Approve.*New.*Disposition proposed"):
         cases.approve(record_db, RITA, case_id, version)
     with pytest.raises(Illegal, match="Reopen"):
         cases.reopen(record_db, ANA, case_id, version, reason="why")
@@ -206,3 +209,79 @@ def test_a_reinvestigation_speaks_for_the_case_once_it_ends(record_db):
     case = cases.get(record_db, case_id)
     assert case.ai_determination == "ESCALATE" and [r.id for r in case.runs] == ["b" * 32, "a" * 32]
     assert case.decided_at is None and datetime.now(UTC) - case.created_at.replace(tzinfo=UTC) < timedelta(1)
+
+
+def fill(db, n: int) -> list[Case]:
+    """``n`` cases with varied facts, written directly (as bench/queue.py does, at scale)."""
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    made = []
+    with db.transaction() as s:
+        for i in range(n):
+            determination = (None, "ESCALATE", "CLOSE", "NEEDS_HUMAN_REVIEW")[i % 4]
+            state = list(State)[i % 5]
+            case = Case(alert_id=f"A{i:04d}", kind=("insider_dealing", "wash_trade")[i % 2], alert_type="t",
+                        subject=f"Trader {i % 7}", subject_key=f"trader {i % 7}",
+                        symbol=("ACME", "GLDX", "NOVA")[i % 3],
+                        trader=f"T{i % 5}", score=(i * 37) % 100, created_at=base + timedelta(hours=i % 13, minutes=i),
+                        updated_at=base, state=str(state), version=1, ai_determination=determination,
+                        assignee=("ana", None, "ben")[i % 3], outcome={State.CLOSED: "CLOSE",
+                                                                      State.ESCALATED: "ESCALATE"}.get(state),
+                        rank=rank(determination, (i * 37) % 100))
+            s.add(case)
+            made.append(case)
+    return made
+
+
+VIEWS = [
+    QueueFilter(),
+    QueueFilter(sort="date"),
+    QueueFilter(state="open", assignee="mine", me="ana"),
+    QueueFilter(state="proposed", sort="date"),
+    QueueFilter(assignee="unassigned", kind="wash_trade", determination="ESCALATE"),
+    QueueFilter(determination="none", outcome="none"),
+    QueueFilter(outcome="CLOSE", sort="date"),
+    QueueFilter(q="GLDX"), QueueFilter(q="trader 3"), QueueFilter(q="T4"), QueueFilter(q="A0007"),
+    QueueFilter(q="trader"),
+    QueueFilter(date_from=date(2026, 1, 1), date_to=date(2026, 1, 1), sort="date"),
+]
+
+
+def expected(made: list[Case], f: QueueFilter) -> list[str]:
+    def keep(c: Case) -> bool:
+        return all([
+            not f.state or (c.state not in ("closed", "escalated") if f.state == "open" else c.state == f.state),
+            f.assignee != "mine" or c.assignee == f.me, f.assignee != "unassigned" or c.assignee is None,
+            not f.kind or c.kind == f.kind,
+            not f.determination or c.ai_determination == (None if f.determination == "none" else f.determination),
+            not f.outcome or c.outcome == (None if f.outcome == "none" else f.outcome),
+            not f.q or f.q in (c.alert_id, c.trader, c.symbol) or c.subject_key.startswith(f.q.lower()),
+            not f.date_from or c.created_at.date() >= f.date_from, not f.date_to or c.created_at.date() <= f.date_to])
+
+    chosen = [c for c in made if keep(c)]
+    if f.sort == "priority":
+        chosen.sort(key=lambda c: (c.rank, c.created_at, c.alert_id))
+    else:
+        chosen.sort(key=lambda c: (c.created_at, c.alert_id), reverse=True)
+    return [c.alert_id for c in chosen]
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=repr)
+def test_the_queues_pages_hold_exactly_the_filtered_cases_in_order(record_db, view):
+    made = fill(record_db, 240)
+    got, f, pages = [], replace(view, limit=17), 0
+    while True:
+        found = queue.page(record_db, f)
+        got += [r.alert_id for r in found.rows]
+        pages += 1
+        if found.next_cursor is None:
+            break
+        f = replace(f, cursor=found.next_cursor)
+    want = expected(made, view)
+    assert want, "the view should select some cases"
+    assert got == want and pages == max(1, -(-len(want) // 17))
+    assert [r.alert_id for r in queue.stream(record_db, view, batch=10)] == want
+
+
+def test_a_cursor_that_is_not_ours_starts_at_the_first_page(record_db):
+    fill(record_db, 5)
+    assert len(queue.page(record_db, QueueFilter(cursor="not-a-cursor")).rows) == 5

@@ -57,22 +57,20 @@ def _states(*states: State) -> frozenset[State]:
 
 
 ANY = frozenset(State)
+NEW, WORKING, PROPOSED, ESCALATED = State.NEW, State.IN_PROGRESS, State.PROPOSED, State.ESCALATED
+WORK, APPROVE = Permission.CASE_WORK, Permission.CASE_APPROVE
 
 ACTIONS: dict[str, Action] = {a.name: a for a in (
-    #      name          label                   from                                     to                  needs
-    Action("assign",    "Assign",               _states(State.NEW, State.IN_PROGRESS),   State.IN_PROGRESS,  Permission.CASE_WORK),
-    Action("release",   "Unassign",             _states(State.IN_PROGRESS),              State.NEW,          Permission.CASE_WORK),
-    Action("propose",   "Propose disposition",  _states(State.IN_PROGRESS),              None,               Permission.CASE_WORK,
-           needs_text="rationale"),
-    Action("approve",   "Approve",              _states(State.PROPOSED),                 None,               Permission.CASE_APPROVE,
-           not_by_proposer=True),
-    Action("send_back", "Send back",            _states(State.PROPOSED),                 State.IN_PROGRESS,  Permission.CASE_APPROVE,
-           not_by_proposer=True, needs_text="comment"),
-    Action("reopen",    "Reopen",               FINAL,                                   State.IN_PROGRESS,  Permission.CASE_WORK,
-           needs_text="reason"),
-    Action("submit_stor", "Record STOR submission", _states(State.ESCALATED),            State.ESCALATED,    Permission.CASE_WORK),
-    Action("note",      "Add note",             ANY,                                     None,               Permission.CASE_WORK,
-           needs_text="note"),
+    #      name           label                     from                     to          permission
+    Action("assign",      "Assign",                 _states(NEW, WORKING),   WORKING,    WORK),
+    Action("release",     "Unassign",               _states(WORKING),        NEW,        WORK),
+    Action("propose",     "Propose disposition",    _states(WORKING),        None,       WORK, needs_text="rationale"),
+    Action("approve",     "Approve",                _states(PROPOSED),       None,       APPROVE, not_by_proposer=True),
+    Action("send_back",   "Send back",              _states(PROPOSED),       WORKING,    APPROVE, not_by_proposer=True,
+           needs_text="comment"),
+    Action("reopen",      "Reopen",                 FINAL,                   WORKING,    WORK, needs_text="reason"),
+    Action("submit_stor", "Record STOR submission", _states(ESCALATED),      ESCALATED,  WORK),
+    Action("note",        "Add note",               ANY,                     None,       WORK, needs_text="note"),
 )}  # fmt: skip
 
 # The reason codes a proposal may give, as DESK_REASON_CODES may replace them ("code=Label,...").

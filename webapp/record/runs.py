@@ -46,7 +46,7 @@ def alert_facts(alert) -> dict[str, str]:
     trader_id = trader.trader_id if trader is not None else next(iter(getattr(alert, "accounts", [])), "")
     anomaly = getattr(alert, "anomaly", None) or getattr(alert, "metadata", None)
     score = getattr(anomaly, "anomaly_score", None)
-    return {"trader": str(trader_id or "")[:64], "score": str(int(round(score))) if score is not None else "0"}
+    return {"trader": str(trader_id or "")[:64], "score": str(round(score)) if score is not None else "0"}
 
 
 def _score(fields: dict[str, str]) -> int:
