@@ -25,6 +25,10 @@ fi
 if [ ! -f "$AXE_CORE_DIR/node_modules/axe-core/axe.min.js" ] && ! command -v npm >/dev/null 2>&1; then
   packages+=(npm)
 fi
+# WeasyPrint (the case file's PDF) lays text out with Pango (HarfBuzz, fontconfig) and needs a font.
+if ! ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0"; then
+  packages+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libfontconfig1 fonts-dejavu-core)
+fi
 if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null 2>&1; then
   packages+=(postgresql)
 fi

@@ -222,7 +222,9 @@ class Browser:
 
     def upload(self, content: bytes, filename: str = "alert.xml", *, htmx: bool = False) -> httpx.Response:
         headers = {"HX-Request": "true"} if htmx else {}
-        return self.http.post("/analyses", data={"csrf_token": self.token},
+        # "reinvestigate": the suite uploads the same sample alerts again and again, each a new analysis
+        # (without it, an alert whose case exists opens the case instead: tests/test_desk.py).
+        return self.http.post("/analyses", data={"csrf_token": self.token, "reinvestigate": "1"},
                               files={"alert": (filename, content, "application/xml")}, headers=headers)
 
     def close(self) -> None:
@@ -411,6 +413,7 @@ def upload_in_browser(page, base_url: str, alert) -> None:
     """Upload a file through the home page's form, as an analyst would."""
     page.goto(base_url + "/")
     page.set_input_files("#alert-file", str(alert))
+    page.check("#reinvestigate")  # a new analysis even when the alert's case exists (the suite repeats samples)
     page.click("#upload-form button[type=submit]")
 
 

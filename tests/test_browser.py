@@ -56,6 +56,7 @@ def test_bad_file_shows_the_error_in_the_form_without_leaving_the_page(live_serv
     assert page.url == live_server.url + "/"
     # The swapped-in form still works: a good file now goes through.
     page.set_input_files("#alert-file", str(SAMPLES / "wash_false_positive_prsm.xml"))
+    page.check("#reinvestigate")
     page.click("#upload-form button[type=submit]")
     page.wait_for_url(ANALYSIS_URL)
     expect(page.locator("#decision .verdict")).to_have_text("CLOSE", timeout=30_000)

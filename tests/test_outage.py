@@ -225,6 +225,7 @@ def test_an_outage_that_outlasts_the_test_leaves_the_service_up_and_degraded(sta
     with server.client(timeout=10) as http:
         assert_degraded(http, run_id, str(own_redis.socket))
         page.set_input_files("#alert-file", str(SAMPLES / "wash_genuine_gldx.xml"))  # the form, through htmx
+        page.check("#reinvestigate")
         page.click("#upload-form button[type=submit]")
         expect(page.locator("#upload-error")).to_contain_text("Your analyses are safe")
         upload = session.upload((SAMPLES / "wash_genuine_gldx.xml").read_bytes(), htmx=True)

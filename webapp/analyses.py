@@ -29,6 +29,7 @@ from webapp.htmx import is_htmx, page_or_fragment
 from webapp.limits import UPLOAD, limited
 from webapp.paths import resource_dir
 from webapp.record import RecordUnavailable, audit
+from webapp.record import cases as record_cases
 from webapp.templating import size_label
 from webapp.timeline import fold
 
@@ -54,7 +55,7 @@ def _index(error: str | None = None, status: int = 200, filename: str | None = N
                            recent_batches=batches.recent(services)), status
 
 
-@bp.get("/")
+@bp.get("/analyses")
 def index():
     return _index()
 
@@ -81,15 +82,20 @@ def create():
         if len(raw) > max_bytes:
             return _index(f"{upload.filename} is larger than the {size_label(max_bytes)} limit for one alert.", 413,
                           upload.filename)
-        return _start_one(raw, upload.filename)
+        return _start_one(raw, upload.filename, known_case_opens=request.form.get("reinvestigate") != "1")
     return _start_batch(uploads)
 
 
-def _start_one(raw: bytes, filename: str):
+def _start_one(raw: bytes, filename: str, *, known_case_opens: bool = False):
     try:
         alert = parse_alert(raw)
     except AlertError as exc:
         return _index(f"{filename}: {exc.message}", exc.status, filename)
+    if known_case_opens and not _wants_json() and record_cases.get(_services().db, alert.alert_id) is not None:
+        # Never a silent second analysis: the case opens, and offers a re-investigation.
+        target = url_for("desk.case_view", alert_id=alert.alert_id, duplicate=1)
+        return Response(status=204, headers={"HX-Redirect": target}) if request.headers.get("HX-Request") \
+            else redirect(target, code=303)
     [run] = workqueue.submit(current_app._get_current_object(), [(alert, raw, filename)], actor=actor())
     return _created(url_for("analyses.show", run_id=run.id), {"run_id": run.id})
 

@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                                                      cap=settings.max_runs_in_flight,
                                                      slot_ttl_ms=int(settings.lease_ttl * 1000)))
 
-    from webapp import admin, analyses, audit_trail, auth, batch_pages, health, limits, outage, record, templating
+    from webapp import admin, analyses, audit_trail, auth, batch_pages, desk, health, limits, outage, record, templating
     from webapp.a2a import bp as a2a
     from webapp.sse import sse
 
@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     outage.init_app(app)
     csrf.exempt(a2a)  # JSON-RPC clients authenticate with bearer tokens, not browser sessions
     app.register_blueprint(a2a)
+    app.register_blueprint(desk.bp)
     app.register_blueprint(analyses.bp)
     app.register_blueprint(batch_pages.bp)
     app.register_blueprint(health.bp)

@@ -29,6 +29,17 @@ Batches (webapp/batches.py) and the model's shared rate limit (webapp/llm_limit.
 * ``batches``           sorted set of batch ids by creation time
 * ``llm:<endpoint>``    hash — the rate limiter's theoretical arrival times for one model endpoint
 
+The desk (webapp/desk/live.py): every change to a case is published once, after the record
+committed it, as the fragments that show the case as it now is:
+
+* ``desk:{desk}:log``       stream — the desk's recent changes (case, version, rendered parts),
+                            trimmed to about DESK_LOG_MAX entries; its entry ids are the desk
+                            streams' SSE ids, so a reconnecting page misses nothing
+* ``desk:{desk}:versions``  hash — the newest version published per case: an older version
+                            arriving late (two changes racing) is not published over a newer one
+* channel ``analysis:{desk}`` carries the same entries while a worker follows the desk (the
+  feed's Hub follows it like a run whose id is ``desk``: the same followers hash and resync)
+
 Because the stream ID is the sequence number, appending is also fencing: Redis refuses an
 ID not greater than the last one, so two writers can never interleave or duplicate a seq; and
 the append script refuses one that would leave a gap (a log that lost its last events).
@@ -100,6 +111,21 @@ return {redis.call('XRANGE', KEYS[1], ARGV[1], '+'), redis.call('HGETALL', KEYS[
 # script may publish only on a channel of its own slot). ARGV: publish command, channel, message.
 _PUBLISH = """
 return redis.call(ARGV[1], ARGV[2], ARGV[3])
+"""
+
+
+# A change to a case, for the desk. KEYS: the desk log, the versions hash, the desk's followers
+# hash. ARGV: publish command, channel, max log length, case id, version, JSON of the parts.
+# Returns the entry id, or false when a newer version of the case was published already.
+_DESK_PUBLISH = """
+local newest = tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0')
+if newest >= tonumber(ARGV[5]) then return false end
+redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'case', ARGV[4], 'parts', ARGV[6])
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call(ARGV[1], ARGV[2], cjson.encode({data={case=ARGV[4], parts=ARGV[6]}, type='desk', id=id}))
+end
+return id
 """
 
 
@@ -213,6 +239,12 @@ def llm_limit_key(endpoint: str) -> str:
     return f"{PREFIX}llm:{endpoint}"
 
 
+DESK = "desk"  # the desk's channel and followers are a run's, for this pseudo-run id
+DESK_LOG = f"{PREFIX}desk:{{{DESK}}}:log"
+DESK_VERSIONS = f"{PREFIX}desk:{{{DESK}}}:versions"
+DESK_LOG_MAX = 10_000
+
+
 def channel(run_id: str) -> str:
     """The flask-sse channel a run's events are published on."""
     return f"analysis:{{{run_id}}}"
@@ -273,6 +305,7 @@ class RunStore:
         self._snapshot = client.register_script(_SNAPSHOT)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
+        self._desk_publish = client.register_script(_DESK_PUBLISH)
 
     # ------------------------------------------------------------------ pub/sub
     @property
@@ -291,6 +324,23 @@ class RunStore:
     def publish_control(self, run_id: str, message: str) -> None:
         """Send ``message`` to whoever runs the run (whether or not a stream follows it)."""
         self._publish(keys=[run_key(run_id)], args=[self.publish_command(), control_channel(run_id), message])
+
+    # ------------------------------------------------------------------ the desk
+    def desk_publish(self, case_id: str, version: int, parts: str) -> str | None:
+        """Log (and publish, while followed) one change to a case; None if a newer one went out."""
+        found = self._desk_publish(keys=[DESK_LOG, DESK_VERSIONS, followers_key(DESK)],
+                                   args=[self.publish_command(), channel(DESK), DESK_LOG_MAX, case_id, version, parts])
+        return found.decode() if isinstance(found, bytes) else found or None
+
+    def desk_after(self, cursor: str, count: int = 1000) -> list[tuple[str, str, str]]:
+        """(entry id, case id, parts) logged after ``cursor`` (an entry id; "0" for all), oldest first."""
+        entries = self.redis.xrange(DESK_LOG, min=f"({cursor}" if cursor != "0" else "-", count=count)
+        return [(i.decode(), f[b"case"].decode(), f[b"parts"].decode()) for i, f in entries]
+
+    def desk_last(self) -> str:
+        """The newest entry's id ("0" when the log is empty): where a page rendered now starts."""
+        entries = self.redis.xrevrange(DESK_LOG, count=1)
+        return entries[0][0].decode() if entries else "0"
 
     # ------------------------------------------------------------------ runs
     def create(self, alert, raw: bytes, *, filename: str, source: str = "web",

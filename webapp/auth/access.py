@@ -34,6 +34,7 @@ from flask_login import current_user, logout_user
 from webapp import htmx
 from webapp.record import audit, users
 from webapp.record.audit import Actor
+from webapp.record.lifecycle import ACTIONS
 from webapp.record.users import Principal
 from webapp.roles import Permission, allows
 
@@ -93,6 +94,17 @@ POLICY: dict[str, Rule] = {
     "admin.revoke_token": Rule(Permission.USERS_MANAGE),
     "audit.trail": Rule(Permission.AUDIT_READ),
     "audit.export": Rule(Permission.AUDIT_READ),
+    # The desk: reading cases (analysts, reviewers, auditors — not administrators); each lifecycle
+    # action with the permission its row of the lifecycle table names (webapp/record/lifecycle.py).
+    "desk.queue_view": READ,
+    "desk.queue_csv": READ,
+    "desk.events": Rule(Permission.CASE_READ, api=True),
+    "desk.case_view": READ,
+    "desk.case_actions": READ,
+    "desk.case_file": READ,
+    "desk.case_file_pdf": READ,
+    "desk.reinvestigate": WORK,
+    **{f"desk.{action.name}": Rule(action.permission) for action in ACTIONS.values()},
 }
 
 # A2A methods (v1.0 and v0.3 names): what each needs. A method not listed is left to the

@@ -41,7 +41,7 @@ def home() -> str:
     """Where a role starts: administrators at the accounts page (they do not read cases)."""
     if current_user.is_authenticated and current_user.role == "admin":
         return url_for("admin.users")
-    return url_for("analyses.index")
+    return url_for("desk.queue_view")
 
 
 def _page(error: str | None = None, status: int = 200, username: str = ""):

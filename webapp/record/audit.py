@@ -56,6 +56,7 @@ ACTIONS = {
     "case.note": "Added a note",
     "case.reinvestigate": "Started a re-investigation",
     "case.download_file": "Downloaded the case file",
+    "case.export": "Exported the queue (CSV)",
     "audit.view": "Viewed the audit trail",
     "audit.export": "Exported the audit trail",
     "user.add": "Added an account",

@@ -1,0 +1,39 @@
+"""The analyst's desk: the work queue (the home page), a case's page and its lifecycle actions,
+the live updates both follow, and the case file. Views are thin: they read the request, make
+one call into webapp/record (which enforces the lifecycle, four-eyes and optimistic locking)
+and pick a page, a fragment or a redirect."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("desk", __name__)
+
+
+
+@bp.app_context_processor
+def desk_context() -> dict:
+    """What the desk's templates (and the header's links) use everywhere."""
+    from webapp.record.cases import case_dom_id
+    from webapp.record.lifecycle import ACTIONS, STATE_LABELS
+
+    return {"state_labels": STATE_LABELS, "desk_actions": ACTIONS, "case_dom_id": case_dom_id}
+
+
+@bp.app_template_filter("when")
+def when(value) -> str:
+    """A record time (naive on SQLite, meaning UTC; aware on PostgreSQL) as the pages write times."""
+    from datetime import UTC
+
+    if value is None:
+        return ""
+    if getattr(value, "tzinfo", None) is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@bp.app_template_filter("desk_hex")
+def desk_hex(alert_id: str) -> str:
+    return alert_id.encode().hex()
+
+from webapp.desk import case_file, case_page, queue_page  # noqa: E402,F401 - registers the views on bp
