@@ -17,6 +17,8 @@ from webapp.a2a import compat, rpc
 from webapp.app import create_app
 from webapp.auth import access
 from webapp.config import Settings
+from webapp.record.lifecycle import ACTIONS
+from webapp.roles import Permission
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +38,20 @@ def everyone(status: int) -> dict[str, int]:
 
 # endpoint: (method, path, form or None, {who: status})
 ROUTES = {
-    "analyses.index": ("GET", "/", None, expect(READERS, 200)),
+    "analyses.index": ("GET", "/analyses", None, expect(READERS, 200)),
+    "desk.queue_view": ("GET", "/", None, expect(READERS, 200)),
+    "desk.queue_csv": ("GET", "/cases.csv?state=closed", None, expect(READERS, 200)),
+    "desk.events": ("GET", "/desk/events?case=none", None, expect(READERS, 200, anonymous=401)),
+    "desk.case_view": ("GET", "/cases/{case}", None, expect(READERS, 200)),
+    "desk.case_actions": ("GET", "/cases/{case}/actions", None, expect(READERS, 200)),
+    "desk.case_file": ("GET", "/analyses/{run}/case-file", None, expect(READERS, 200)),
+    "desk.case_file_pdf": ("GET", "/analyses/{run}/case-file.pdf", None, expect(READERS, 200)),
+    "desk.reinvestigate": ("POST", "/cases/no-such-case/reinvestigation", {}, expect(WORKERS, 404, anonymous=303)),
+    # The lifecycle's actions, without the case's version: refused as incomplete (422) once let through.
+    **{f"desk.{action.name}": ("POST", f"/cases/{{case}}/{action.name.replace('_', '-')}", {},
+                               expect(WORKERS if action.permission == Permission.CASE_WORK else {"reviewer"}, 422,
+                                      anonymous=303))
+       for action in ACTIONS.values()},
     "analyses.create": ("POST", "/analyses", {}, expect(WORKERS, 400, anonymous=303)),  # 400: no file chosen
     "analyses.show": ("GET", "/analyses/{run}", None, expect(READERS, 200)),
     "analyses.report": ("GET", "/analyses/{run}.json", None, expect(READERS, 200, anonymous=401)),
@@ -75,6 +90,8 @@ ROUTES = {
     "auth.logout": ("POST", "/logout", {}, expect(SIGNED_IN, 303, anonymous=303)),
     "static": ("GET", "/static/app.css", None, everyone(200)),
 }
+
+CASE = "WT-2024-0612-001"  # the AlertID of wash_genuine_gldx.xml, the finished run's alert
 
 TASK = {"id": "{run}"}
 PUSH = {"taskId": "{run}", "id": "c"}
@@ -181,7 +198,7 @@ def _call(sessions, live_server, who: str, method: str, path: str, form: dict | 
 @pytest.mark.parametrize("endpoint", sorted(ROUTES))
 def test_each_role_gets_what_the_table_says(endpoint, sessions, live_server, finished_run, batch):
     method, path, form, expected = ROUTES[endpoint]
-    path = path.format(run=finished_run, batch=batch)
+    path = path.format(run=finished_run, batch=batch, case=CASE)
     got = {who: _call(sessions, live_server, who, method, path, form) for who in WHO}
     assert {who: response.status_code for who, response in got.items()} == expected
     stranger = got["anonymous"]

@@ -5,7 +5,8 @@ page (the print stylesheet) and as a PDF rendered by WeasyPrint from the same HT
 
 WeasyPrint reads only this app's own static files (the stylesheet) from disk: its URL fetcher
 refuses everything else, so a case file can never make the server fetch a URL. Rendering is CPU
-work, done off the gevent hub (webapp/record ``cpu_bound``).
+work, done off the gevent hub (webapp/record ``cpu_bound``); WeasyPrint is imported when the
+worker boots (see below).
 """
 
 from __future__ import annotations
@@ -25,6 +26,21 @@ from webapp.record import audit, cases, cpu_bound
 from webapp.timeline import fold
 
 STATIC_PREFIX = "/static/"
+
+# Imported while the worker boots, not on the first download: loading Pango looks the libraries
+# up with a subprocess, which gevent cannot start from the thread the PDF is rendered on, and an
+# import on a live request would hold the worker's hub. Without Pango the app still serves
+# everything else, and the PDF answers 503 saying why.
+try:
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+except OSError as exc:  # Pango (or one of its libraries) is missing
+    HTML = URLFetcher = URLFetcherResponse = None
+    PDF_UNAVAILABLE = f"PDF rendering is not available on this server ({exc}); print the case file page instead."
+else:
+    PDF_UNAVAILABLE = ""
+# The screen stylesheet's SVG and responsive rules mean nothing on paper: not worth a warning each.
+logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
 
 def _services():
@@ -68,11 +84,7 @@ def _static_file(url: str) -> tuple[bytes, str]:
     return target.read_bytes(), mimetypes.guess_type(target.name)[0] or "application/octet-stream"
 
 
-def render_pdf(html: str, base_url: str) -> bytes:
-    # Imported on first use: it loads Pango, which a worker may never need.
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
+if URLFetcher is not None:
     class StaticOnly(URLFetcher):
         """WeasyPrint's fetcher, serving this app's static files from disk and nothing else."""
 
@@ -80,13 +92,15 @@ def render_pdf(html: str, base_url: str) -> bytes:
             body, mime = _static_file(url)
             return URLFetcherResponse(url, body, {"Content-Type": mime})
 
-    # The screen stylesheet's SVG and responsive rules mean nothing on paper: not worth a warning each.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+
+def render_pdf(html: str, base_url: str) -> bytes:
     return HTML(string=html, base_url=base_url, url_fetcher=StaticOnly()).write_pdf()
 
 
 @bp.get("/analyses/<run_id>/case-file.pdf")
 def case_file_pdf(run_id: str):
+    if PDF_UNAVAILABLE:
+        return Response(PDF_UNAVAILABLE, status=503, mimetype="text/plain")
     html = _render(run_id, "case.download_file")
     pdf = cpu_bound(render_pdf, html, "http://case-file.invalid/")
     return Response(pdf, mimetype="application/pdf",
