@@ -24,6 +24,8 @@ SMOKE = [
     pytest.param("data_lookups", ["| one-off indexing |"], id="data_lookups"),
     pytest.param("analyses_load", ["| completed / decided by the model | 3 / 3 |"], id="analyses_load"),
     pytest.param("batch_throughput", ["40 of 40 alerts completed", "429s 0, lost 0"], id="batch_throughput"),
+    pytest.param("queue", ["queue pages rendered: 12 views", "| search an alert id (`q=AL-0000500`) | 1 |"],
+                 id="queue"),
 ]
 ELSEWHERE = {"cancel_latency": "below, in-process", "sse_fanout": "tests/test_bench_fanout.py",
              "fanout_scaling": "tests/test_bench_fanout.py"}

@@ -48,6 +48,7 @@ INDEXES = (
     ("ix_cases_state_rank", ["state", "rank", "created_at", "alert_id"]),
     ("ix_cases_state_created", ["state", "created_at", "alert_id"]),
     ("ix_cases_assignee_state", ["assignee", "state", "rank", "created_at", "alert_id"]),
+    ("ix_cases_determination_created", ["ai_determination", "created_at", "alert_id"]),
     ("ix_cases_trader", ["trader", "created_at"]),
     ("ix_cases_symbol", ["symbol", "created_at"]),
     ("ix_cases_subject_key", ["subject_key"]),

@@ -31,6 +31,9 @@ STATIC_PREFIX = "/static/"
 # up with a subprocess, which gevent cannot start from the thread the PDF is rendered on, and an
 # import on a live request would hold the worker's hub. Without Pango the app still serves
 # everything else, and the PDF answers 503 saying why.
+# The screen stylesheet's SVG and responsive rules mean nothing on paper: not worth a warning each.
+logging.getLogger("weasyprint").setLevel(logging.ERROR)
+logging.getLogger("weasyprint.progress").setLevel(logging.ERROR)
 try:
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -39,8 +42,6 @@ except OSError as exc:  # Pango (or one of its libraries) is missing
     PDF_UNAVAILABLE = f"PDF rendering is not available on this server ({exc}); print the case file page instead."
 else:
     PDF_UNAVAILABLE = ""
-# The screen stylesheet's SVG and responsive rules mean nothing on paper: not worth a warning each.
-logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
 
 def _services():

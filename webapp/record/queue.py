@@ -119,9 +119,9 @@ def _conditions(f: QueueFilter) -> list:
     if f.kind:
         where.append(Case.kind == f.kind)
     if f.determination:
-        order = DETERMINATION_ORDER.get(f.determination, 4)
-        # The determination leads the rank: a range of the rank index, as well as the column itself.
-        where += [Case.rank >= order * 1000, Case.rank < (order + 1) * 1000]
+        if f.sort == "priority":  # the determination leads the rank: a range of the rank index
+            order = DETERMINATION_ORDER.get(f.determination, 4)
+            where += [Case.rank >= order * 1000, Case.rank < (order + 1) * 1000]
         where.append(Case.ai_determination.is_(None) if f.determination == "none"
                      else Case.ai_determination == f.determination)
     if f.outcome:
