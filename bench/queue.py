@@ -87,9 +87,11 @@ def fill(url: str, n: int, seed: int = 7) -> float:
                 trader = f"T{rng.randrange(5000):05d}"
                 assignee = None if state == "new" else ANALYSTS[rng.randrange(len(ANALYSTS))]
                 outcome = {"closed": "CLOSE", "escalated": "ESCALATE"}.get(state)
-                rows.append((f"AL-{i:07d}", KINDS[i % 3], "Synthetic", f"Trader {trader}", SYMBOLS[rng.randrange(
-                    len(SYMBOLS))], at, at, state, 1, assignee, trader, f"trader {trader.lower()}", score, determination,
-                    None if determination is None else rng.randrange(40, 100), rank(determination, score), outcome))
+                symbol = SYMBOLS[rng.randrange(len(SYMBOLS))]
+                confidence = None if determination is None else rng.randrange(40, 100)
+                rows.append((f"AL-{i:07d}", KINDS[i % 3], "Synthetic", f"Trader {trader}", symbol, at, at, state, 1,
+                             assignee, trader, f"trader {trader.lower()}", score, determination, confidence,
+                             rank(determination, score), outcome))
             connection.executemany(insert, rows)
         for state, count in counts.items():
             connection.execute("UPDATE case_counts SET n = n + ? WHERE state = ?", (count, state))
@@ -117,7 +119,7 @@ def measure(directory: Path, url: str, renders: int) -> dict:
     redis_server = EmbeddedRedis(directory / "redis", persistent=False)
     redis_server.start()
     try:
-        app = create_app(Settings.from_env(redis_url=redis_server.url, database_url=url, secret_key="bench",
+        app = create_app(Settings.from_env(redis_url=redis_server.url, database_url=url, secret_key="bench",  # noqa: S106 - a throwaway app
                                            state_dir=directory / "state", principal_cache_seconds=60))
         client = app.test_client()
         form = client.get("/login")

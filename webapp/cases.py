@@ -20,6 +20,7 @@ import redis
 
 from agents.events import Event
 from webapp.record import RecordUnavailable, runs
+from webapp.record import cases as record_cases
 from webapp.record.audit import Actor
 from webapp.store import Run, is_run_id
 
@@ -65,9 +66,24 @@ def save_record(services, run_id: str) -> bool:
         run = services.store.get(run_id)
         if run is None:
             return True  # gone from Redis: whoever let it go had saved it
-        runs.save_finished(services.db, run.id, run.fields, services.store.events(run.id),
-                           services.store.alert_bytes(run.id))
+        written = runs.save_finished(services.db, run.id, run.fields, services.store.events(run.id),
+                                     services.store.alert_bytes(run.id))
+        if written:
+            case_changed(services, run.fields.get("alert_id", ""))
         return True
     except (RecordUnavailable, redis.RedisError) as exc:
         log.warning("run %s: its record could not be written yet (%s); the recovery sweep retries", run_id, exc)
         return False
+
+
+def case_changed(services, alert_id: str) -> None:
+    """The case's AI determination may have changed: its queue row and page update live. Best
+    effort — the record has it either way, and pages read the record."""
+    from webapp.desk import live  # the desk renders its own fragments; imported where a run ends, not at import
+
+    try:
+        case = record_cases.get(services.db, alert_id)
+        if case is not None:
+            live.publish(services, case)
+    except Exception as exc:  # never fail a run's ending over a live update
+        log.warning("case %s: its live update after the run ended failed (%s)", alert_id, exc)

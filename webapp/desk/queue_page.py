@@ -12,12 +12,12 @@ import csv
 import io
 from collections.abc import Iterator
 
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context, url_for
 from flask_login import current_user
 
 from webapp.auth.access import actor
 from webapp.desk import bp, filters, live
-from webapp.htmx import page_or_fragment
+from webapp.htmx import is_htmx, page_or_fragment
 from webapp.record import audit, queue
 from webapp.record.lifecycle import STATE_LABELS
 
@@ -33,9 +33,12 @@ def _services():
 def queue_view():
     view = filters.parse(request.args, current_user.username)
     found = queue.page(_services().db, view)
-    return page_or_fragment("desk/queue.html", "desk/_queue_rows.html", view=view, found=found,
-                            args=filters.to_args(view), counts=queue.counts(_services().db),
-                            live_after=live.last_id(_services()), state_labels=STATE_LABELS, filters=filters)
+    response = page_or_fragment("desk/queue.html", "desk/_queue_rows.html", view=view, found=found,
+                                counts=queue.counts(_services().db), live_after=live.last_id(_services()),
+                                state_labels=STATE_LABELS, filters=filters)
+    if is_htmx():  # the address bar shows the view's own link: its filters, none of the empty fields
+        response.headers["HX-Push-Url"] = url_for("desk.queue_view", **filters.to_args(view))
+    return response
 
 
 def _line(values) -> str:
