@@ -3,9 +3,9 @@
 A batch is a record — label, source, when, and the files refused with their reasons — and the
 ordered list of the runs it started, ``batch:<id>:runs``: the one place that links a batch to
 its work. :func:`create` stores the runs, the record and their places in the work queue in one
-transaction, so a batch exists whole or not at all. When the system of record's cases land, an
-item becomes the case its alert opened (or found, for a known AlertID) with the run queued on
-it: :func:`create` and :class:`Item` are what change.
+transaction, so a batch exists whole or not at all. Each item's run is noted on the case its
+AlertID opens — or finds, for a known AlertID: one case per alert, never a second — before it
+exists here (webapp/cases.py ``note``); the batch page links every item to its case.
 
 Progress is read, never kept: an item's state is its run's own status (queued, running,
 completed with its determination, failed, cancelled), so the counts cannot drift from the runs
