@@ -71,7 +71,8 @@ def upload_all(server: AppServer, count: int, workers: int = 16) -> list[tuple[s
         token = CSRF.search(sign_in(http, server.identity).text).group(1)  # signed in, as an analyst
         cookies = dict(http.cookies)
     local = threading.local()
-    forms = [httpx.Request("POST", f"{server.url}/analyses", data={"csrf_token": token},
+    # reinvestigate: the same alerts are analysed again and again (without it, a known case opens instead)
+    forms = [httpx.Request("POST", f"{server.url}/analyses", data={"csrf_token": token, "reinvestigate": "1"},
                            files={"alert": (p.name, p.read_bytes(), "application/xml")}) for p in SAMPLES]
     forms = [(form.read(), form.headers["content-type"]) for form in forms]  # encoded once, sent many times
 

@@ -131,7 +131,7 @@ def test_send_streaming_message_runs_an_alert_to_its_determination(live_server):
     with live_server.client() as http:
         page = http.get(f"/analyses/{task_id}").text
         assert "WT-2024-0612-001" in page and "verdict--escalate" in page
-        assert f"/analyses/{task_id}" in http.get("/").text
+        assert f"/analyses/{task_id}" in http.get("/analyses").text
 
 
 def test_send_message_blocks_until_done_and_honours_history_length(live_server):

@@ -155,7 +155,7 @@ def test_one_queue_for_two_instances_in_order_within_the_cap(capped_instances, q
     last = report(a, batch_id)["items"][-1]
     page = b.client().get(last["url"]).text
     assert 'data-status="queued"' in page and "Waiting in the work queue" in element(page, "run-header")
-    assert "status--queued" in b.client().get("/").text
+    assert "status--queued" in b.client().get("/analyses").text
 
     done = until_finished(qrds, a, batch_id)
     assert [i["determination"] for i in done["items"]] == [EXPECTED[n][0] for n in names]

@@ -247,10 +247,10 @@ def test_stor_draft_download_only_for_escalations(browser_session, live_server):
         assert http.get(f"/analyses/{closed}/stor.txt").status_code == 404
 
 
-def test_home_page_lists_recent_analyses_and_health_endpoints_answer(browser_session, live_server):
+def test_the_analyses_page_lists_recent_analyses_and_health_endpoints_answer(browser_session, live_server):
     run_id = start_analysis(browser_session, "insider_edge_empty_news.xml")
     with live_server.client() as http:
-        assert f"/analyses/{run_id}" in http.get("/").text
+        assert f"/analyses/{run_id}" in http.get("/analyses").text
         assert http.get("/healthz").json() == {"status": "ok"}
         assert http.get("/readyz").json() == {"status": "ready"}
         assert "saa_sse_streams_open" in http.get("/metrics").text

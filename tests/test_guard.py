@@ -66,7 +66,7 @@ def test_an_unexpected_failure_in_a_page_is_the_error_page(app_without_redis, mo
     from webapp import analyses
 
     monkeypatch.setattr(analyses, "sample_alerts", lambda: 1 / 0)  # a bug in the home page
-    response = app_without_redis.test_client().get("/", headers=signed_in())
+    response = app_without_redis.test_client().get("/analyses", headers=signed_in())
     assert response.status_code == 500 and "Something went wrong on our side" in response.text
     assert "ZeroDivisionError" not in response.text
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_sample_labels_name_the_case_and_the_instrument(live_server):
-    page = live_server.client().get("/").text
+    page = live_server.client().get("/analyses").text
     labels = re.findall(r'<td data-label="Alert">([^<]+)</td>', page)
     assert len(labels) == len(list(SAMPLES.glob("*.xml")))
     assert "Insider dealing — edge case: no history — QRTZ" in labels

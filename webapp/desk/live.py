@@ -56,11 +56,8 @@ def publish(services, case: CaseFile) -> None:
 
 
 def last_id(services) -> str:
-    """Where a page rendered now starts following ("0" if the desk log cannot be read now)."""
-    try:
-        return services.store.desk_last()
-    except redis.RedisError:
-        return "0"
+    """Where a page rendered now starts following (a Redis outage is the app's 503, webapp/outage.py)."""
+    return services.store.desk_last()
 
 
 def _key(entry_id: str) -> tuple[int, int]:
