@@ -145,3 +145,37 @@ def test_search_paging_and_the_csv_agree_on_the_same_cases(page, live_server):
     page.go_back()  # the filtered first page is a link in the history
     expect(rows).to_have_count(50)
     assert re.search(rf"q=pager(\+|%20){token}$", page.url)
+
+
+def _case_form(session: Browser, alert_id: str, action: str, **fields) -> int:
+    version = cases.get(Database(Identity.current().database_url), alert_id).version
+    return session.http.post(f"/cases/{alert_id}/{action}", data={"csrf_token": session.token,
+                                                                 "version": version, **fields}).status_code
+
+
+def test_the_desk_stream_sends_a_cases_changes_once_and_resumes_after_the_last_one(live_server):
+    from httpx_sse import connect_sse
+
+    alert_id = f"DESK-SSE-{uuid.uuid4().hex[:8].upper()}"
+    db = Database(Identity.current().database_url)
+    raw = renamed("insider_genuine_acme.xml", alert_id)
+    runs.record_start(db, Actor("test-analyst", "analyst"), [(uuid.uuid4().hex, parse_alert(raw), raw, "a.xml")])
+    analyst = Browser(live_server)
+    seen: list[tuple[str, str]] = []
+    with live_server.client(role="reviewer", timeout=30) as http:
+        with connect_sse(http, "GET", f"/desk/events?case={alert_id}") as source:
+            assert _case_form(analyst, alert_id, "assign") == 303
+            for event in source.iter_sse():
+                if event.event == "desk":
+                    seen.append((event.id, event.data))
+                    break
+        assert 'data-state="in_progress"' in seen[0][1] and "hx-swap-oob" in seen[0][1]
+        assert _case_form(analyst, alert_id, "note", text="second change") == 303
+        # Reconnecting after the first change: the second arrives, the first is not sent again.
+        with connect_sse(http, "GET", f"/desk/events?case={alert_id}",
+                         headers={"Last-Event-ID": seen[0][0]}) as source:
+            for event in source.iter_sse():
+                if event.event == "desk":
+                    seen.append((event.id, event.data))
+                    break
+    assert seen[1][0] != seen[0][0] and "second change" in seen[1][1]

@@ -212,7 +212,7 @@ def test_an_outage_that_outlasts_the_test_leaves_the_service_up_and_degraded(sta
     session = Browser(server)
     page_errors.allow(503, r"/analyses$")  # the upload during the outage, answered with the form
     sign_in_browser(page.context, server)  # this server's own secret key: the page signs in to it
-    page.goto(server.url + "/")  # an analyst has the upload page open when Redis goes
+    page.goto(server.url + "/analyses")  # an analyst has the upload page open when Redis goes
     run_id = start_run(session, "spoofing_genuine_flux.xml")
     client = redis.Redis.from_url(own_redis.url)
     wait_for(client, run_id, lambda e: e.type == "step_completed")

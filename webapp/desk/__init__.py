@@ -32,8 +32,10 @@ def when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
-@bp.app_template_filter("desk_hex")
-def desk_hex(alert_id: str) -> str:
-    return alert_id.encode().hex()
+@bp.app_template_filter("row_key")
+def row_key(alert_id: str) -> str:
+    from webapp.desk.live import row_key as key
+
+    return key(alert_id)
 
 from webapp.desk import case_file, case_page, queue_page  # noqa: E402,F401 - registers the views on bp

@@ -20,6 +20,7 @@ counts and the rows it lists — an out-of-band swap without its target is an er
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import random
@@ -60,6 +61,15 @@ def last_id(services) -> str:
     return services.store.desk_last()
 
 
+def _log_after(services, cursor: str) -> list[tuple[str, str, str]]:
+    """Every logged change after ``cursor``, oldest first (the log holds about DESK_LOG_MAX)."""
+    entries: list[tuple[str, str, str]] = []
+    while batch := services.store.desk_after(cursor):
+        entries += batch
+        cursor = batch[-1][0]
+    return entries
+
+
 def _key(entry_id: str) -> tuple[int, int]:
     ms, _, seq = entry_id.partition("-")
     return int(ms), int(seq or 0)
@@ -77,6 +87,12 @@ def cursor_of(raw_values) -> str:
     return best
 
 
+def row_key(alert_id: str) -> str:
+    """A short, fixed-length name for a case in a stream's URL (AlertIDs may be long or exotic, and
+    a page lists fifty): 48 bits of BLAKE2s."""
+    return hashlib.blake2s(alert_id.encode(), digest_size=6).hexdigest()
+
+
 class View:
     """What one stream sends: the parts its page shows."""
 
@@ -88,7 +104,7 @@ class View:
         if self.case_id is not None:
             return parts["case"] if case_id == self.case_id else None
         # Rows go inside <template>: after a <div>, the HTML parser would drop a bare <tr>.
-        row = f"<template>{parts['row']}</template>" if case_id.encode().hex() in self.rows else ""
+        row = f"<template>{parts['row']}</template>" if row_key(case_id) in self.rows else ""
         return parts["counts"] + row
 
 
@@ -105,7 +121,7 @@ def stream(services, view: View, cursor: str) -> Response:
     try:
         hub.ensure_ready()
         subscription = held.enter_context(hub.subscription(DESK))
-        first = services.store.desk_after(cursor)
+        first = _log_after(services, cursor)
     except (HubUnavailable, redis.RedisError):
         held.close()
         return unavailable("The desk's live channel is unavailable; retry shortly.", 2)
@@ -150,7 +166,7 @@ def _frames(services, view: View, subscription, cursor: str, first, until, held)
             if item is SHUTDOWN:
                 return
             if item is RESYNC:
-                yield from send(services.store.desk_after(last))
+                yield from send(_log_after(services, last))
                 continue
             yield from send([(str(item.id), item.data["case"], item.data["parts"])])
     except redis.RedisError:
@@ -160,7 +176,7 @@ def _frames(services, view: View, subscription, cursor: str, first, until, held)
 
 
 def request_view() -> View:
-    rows = {r for r in request.args.get("rows", "").split(".") if r and len(r) <= 512}
+    rows = set(request.args.get("rows", "").split(".")[:500])
     return View(request.args.get("case") or None, rows)
 
 
