@@ -88,6 +88,14 @@ def _page_types(open_page, live_server, paced_server, runs, options):
     page.goto(f"{base}/analyses/{runs['wash']}/report")
     yield "report", page
 
+    page.goto(f"{base}/analyses/{runs['escalated']}")
+    page.click("#its-case")
+    page.wait_for_url(re.compile(r"/cases/"))
+    yield "case", page
+
+    page.goto(f"{base}/analyses/{runs['escalated']}/case-file")
+    yield "case-file", page
+
     page.goto(f"{base}/analyses/{'0' * 32}")
     yield "not-found", page
 
@@ -120,7 +128,7 @@ def test_no_page_scrolls_sideways_on_a_phone(open_page, page_errors, live_server
     for name, page in _page_types(open_page, live_server, paced_server, runs, PHONE):
         widths[name] = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
         page.screenshot(path=str(ARTIFACTS / f"phone-{name}.png"), full_page=True)
-    assert len(widths) == 16
+    assert len(widths) == 18
     assert {name: w for name, w in widths.items() if w > 390} == {}
 
 
