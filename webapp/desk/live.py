@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 def parts_of(services, case: CaseFile) -> dict[str, str]:
     """The fragments that show ``case`` as it now is, each swapped out of band by id."""
     return {"row": render_template("desk/_row.html", row=case, oob=True),
-            "case": render_template("desk/_case_status.html", case=case, oob=True),
+            "case": render_template("desk/_case_status.html", case=case, oob=True,
+                                    reason_codes=dict(services.settings.desk_reason_codes)),
             "counts": render_template("desk/_counts.html", counts=queue.counts(services.db), oob=True)}
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from webapp.record import Database, audit, counts, off_hub
 from webapp.record.audit import Actor
 from webapp.record.lifecycle import ACTIONS, OUTCOME_STATE, OUTCOMES, FourEyes, State, needs_approval, refusal
-from webapp.record.models import Case, CaseNote, CaseReview, Run
+from webapp.record.models import Case, CaseNote, CaseReview, Run, User
 from webapp.roles import allows
 
 MAX_TEXT = 10_000  # characters in a rationale, comment, reason or note
@@ -233,8 +233,6 @@ def assign(s, actor, case, now, *, assignee: str | None = None) -> None:
     """Take the case (``assignee`` None: the actor) or hand it to someone who works cases."""
     who = assignee or actor.username
     if who != actor.username:
-        from webapp.record.models import User
-
         user = s.scalar(select(User).where(User.username == who))
         if user is None or not user.active or not allows(user.role, ACTIONS["assign"].permission):
             raise Invalid(f"{who!r} is not an active account that works cases.")
