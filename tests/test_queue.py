@@ -154,10 +154,15 @@ def test_requests_are_booked_one_interval_apart_across_instances(own_redis):
     url, client = own_redis
     other = redis.Redis.from_url(url)  # another instance: its own connection, the same bookings
     a, b = limiter(client, requests_per_minute=1200), limiter(other, requests_per_minute=1200)
-    booked = [time.monotonic() + (a if i % 2 else b).reserve(500) for i in range(10)]
-    gaps = [later - earlier for earlier, later in itertools.pairwise(booked)]
-    assert booked[0] - time.monotonic() < 0.05          # nothing booked before: at once
-    assert all(0.045 <= gap <= 0.056 for gap in gaps), gaps  # 1200 a minute: one every 50 ms
+    slots, waits = [], []  # a booking's time lies between the clock before the call and after it, plus its wait
+    for i in range(10):
+        before = time.monotonic()
+        waits.append((a if i % 2 else b).reserve(500))
+        slots.append((before + waits[-1], time.monotonic() + waits[-1]))
+    assert waits[0] < 0.05  # nothing booked before: at once
+    for (early_lo, early_hi), (late_lo, late_hi) in itertools.pairwise(slots):  # 1200 a minute: one every 50 ms
+        assert late_lo - early_hi - 0.001 <= 0.050 <= late_hi - early_lo + 0.001, slots
+    assert slots[-1][0] - slots[0][1] - 0.001 <= 0.450 <= slots[-1][1] - slots[0][0] + 0.001, slots
     other.close()
 
 
