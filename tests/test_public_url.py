@@ -71,9 +71,15 @@ def test_the_a2a_endpoints_take_public_urls_origin_as_their_own(redis_url, accou
     assert refused.status_code == 403
 
 
-def test_the_sign_on_redirect_comes_back_to_public_url(redis_url, accounts, tmp_path, provider):  # noqa: F811
+def test_the_sign_on_redirect_comes_back_to_public_url(redis_url, accounts, tmp_path, provider,  # noqa: F811
+                                                        monkeypatch):
+    from webapp.auth import SSO, oauth
+
     sso = {"oidc_issuer_url": provider, "oidc_client_id": CLIENT_ID, "oidc_client_secret": CLIENT_SECRET}
     for public_url, expected in ((PUBLIC, PUBLIC), (None, "http://internal-node-7:8000")):
+        # Authlib keeps one client per name per process (a served worker makes one app): forget one an
+        # earlier app of this process made, for a provider that may be gone.
+        monkeypatch.delitem(oauth._clients, SSO, raising=False)
         app = make_app(redis_url, accounts, tmp_path, public_url=public_url, **sso)
         started = app.test_client().get("/login/sso", headers={"Host": "internal-node-7:8000"})
         assert started.status_code == 302 and started.headers["Location"].startswith(provider)
