@@ -24,9 +24,20 @@ from tests.rules_support import case_of, wash_alert
 ESCALATE, REVIEW, CLOSE = "ESCALATE", "NEEDS_HUMAN_REVIEW", "CLOSE"
 
 
-def decide(red: list[int], mitigating: list[int] = (), *, critical: int = 0, missing: bool = False):
+class Recorder:
+    """A step reporter that keeps what the analyst's step would show on the timeline."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, int | None, int | None]] = []
+
+    def progress(self, message: str, *, step: int | None = None, total: int | None = None) -> None:
+        self.messages.append((message, step, total))
+
+
+def decision_on(red: list[int], mitigating: list[int] = (), *, critical: int = 0, missing: bool = False,
+                gap: bool = False, reporter=None):
     """A decision on findings of exactly these weights: red flags (the first ``critical`` of them
-    critical rules) and mitigating factors (negative weights)."""
+    critical rules) and mitigating factors (negative weights); ``gap``: the test tool reports a gap."""
     weights = [("red_flag", w, n < critical) for n, w in enumerate(red)] + [("mitigating", w, False)
                                                                             for w in mitigating]
     rules = tuple(Rule(id=f"T-{n}", kind=kind, weight=weight, tool="test", title=f"test rule {n}",
@@ -36,10 +47,16 @@ def decide(red: list[int], mitigating: list[int] = (), *, critical: int = 0, mis
     specialist = dataclasses.replace(base, rules=rules, guards=(), escalation=None, alert_indicators=None,
                                      tools=(*base.tools, ToolSpec("test", "Test rules", run=lambda *_: None)))
     evidence = dict(case_of("wash", wash_alert(), failed=("account_relationships",) if missing else ()).evidence)
-    evidence["test"] = Evidence(tool="test", title="Test rules", facts={"fired": list(range(len(weights)))})
+    evidence["test"] = Evidence(tool="test", title="Test rules", facts={"fired": list(range(len(weights)))},
+                                gaps={"rows": "no rows for the day"} if gap else {})
     decision = OfflineAnalyst().decide(Case(alert=wash_alert(), specialist=specialist, evidence=evidence),
-                                       NullReporter())
+                                       reporter or NullReporter())
     assert decision.score == sum(red) + sum(mitigating)  # the row is what it says
+    return decision
+
+
+def decide(red: list[int], mitigating: list[int] = (), **options) -> tuple[str, int]:
+    decision = decision_on(red, mitigating, **options)
     return decision.determination.value, decision.confidence
 
 
@@ -100,3 +117,69 @@ def test_missing_key_evidence_reviews_at_80_whatever_the_score():
     assert decide([30, 30, 30], missing=True) == (REVIEW, 80)  # 90: would escalate
     assert decide([], [-40], missing=True) == (REVIEW, 80)     # -40: would close
     assert decide([5], critical=1, missing=True) == (ESCALATE, 82)  # a critical rule comes first
+
+
+NOTES = {
+    "critical": "80 + 2 per red flag (max 97): test rule 0 is a breach in itself, whatever the other factors.",
+    "missing": "80: key evidence is missing, so the rules cannot place the case; it is the confidence that a human "
+               "must look, not a probability of abuse.",
+    "escalate": "50 + half the net score (max 95): how far above the escalation threshold the evidence places the "
+                "case.",
+    "close": "70 + half the margin below the closing threshold (max 95): how firmly the evidence places the case "
+             "below it.",
+    "conflicting": "55 + 5 per pair of conflicting signals (max 75): how clearly the signals conflict; it is the "
+                   "confidence that a human must weigh the case, not a probability of abuse.",
+}
+
+
+@pytest.mark.parametrize(("row", "red", "mitigating", "options", "summary", "weighing"), [
+    ("critical", [5], [-50], {"critical": 1}, "1 red flag, 1 mitigating factor; net score -45.",
+     "test rule 0 is a breach in itself and escalates regardless of the other factors (net score -45)."),
+    ("missing", [30, 30, 30], [], {"missing": True}, "3 red flags, 0 mitigating factors, 1 data gap; net score +90.",
+     "Key evidence could not be obtained (Beneficial owners and linked accounts), so no determination can rest on "
+     "the data; net score of what was found is +90."),
+    ("escalate", [20, 20, 10], [], {}, "3 red flags, 0 mitigating factors; net score +50.",
+     "Net score +50 reaches the escalation threshold of 50 with 3 red flags: there are reasonable grounds to "
+     "suspect market manipulation: wash trades giving false or misleading signals."),
+    ("close", [10], [], {}, "1 red flag, 0 mitigating factors; net score +10.",
+     "Net score +10 is at or below the closing threshold of 10: the activity is explained by the mitigating "
+     "factors."),
+    ("conflicting", [20, 20, 9], [], {}, "3 red flags, 0 mitigating factors; net score +49.",
+     "Net score +49 lies between the closing (10) and escalation (50) thresholds: the signals conflict and need an "
+     "analyst's judgement."),
+])
+def test_each_determination_says_what_its_confidence_means_and_weighs_the_score_against_its_threshold(
+        row, red, mitigating, options, summary, weighing):
+    decision = decision_on(red, mitigating, **options)
+    assert decision.confidence_note == NOTES[row]
+    assert decision.summary == f"{decision.determination.label}: {summary}"
+    assert decision.rationale.split("\n\n")[-1] == weighing
+    assert (decision.thresholds.close_at, decision.thresholds.escalate_at, decision.thresholds.min_red_flags) == (
+        CLOSE_AT, ESCALATE_AT, MIN_RED_FLAGS)
+    assert (decision.stor is not None) == (decision.determination.value == ESCALATE)
+    assert decision.guard is None
+
+
+def test_a_close_gives_its_mitigating_factors_as_the_disposition_reason():
+    assert decision_on([10], [-5, -5]).disposition_reason == "False positive: test rule 1; test rule 2."
+    assert decision_on([10]).disposition_reason == "False positive: no red flags were substantiated by the data."
+    assert decision_on([]).disposition_reason == "False positive: no red flags were substantiated by the data."
+    assert decision_on([12], [-1]).disposition_reason is None  # 11: not a close
+
+
+def test_the_rationale_lists_red_flags_mitigating_factors_and_gaps_in_their_own_paragraphs():
+    decision = decision_on([30, 30], [-5], gap=True)
+    paragraphs = decision.rationale.split("\n\n")
+    assert paragraphs[1] == "Red flags: (1) test rule 0: fired [test] (2) test rule 1: fired [test]"
+    assert paragraphs[2] == "Mitigating factors: (1) test rule 2: fired [test]"
+    assert paragraphs[3] == "Data gaps: (1) Gap in test rules: no rows for the day."
+    assert "1 data gap" in decision.summary
+    assert [f.title for f in decision.data_gaps] == ["Gap in test rules"]
+    assert "Data gaps" not in decision_on([30, 30], [-5]).rationale
+
+
+def test_the_analyst_step_shows_what_it_weighed():
+    reporter = Recorder()
+    decision_on([30, 20], [-5], gap=True, reporter=reporter)
+    assert reporter.messages == [("Applying the documented rules to the evidence", None, 2),
+                                 ("2 red flags, 1 mitigating, 1 gap; net +45", 2, None)]
