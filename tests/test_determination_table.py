@@ -17,7 +17,7 @@ import pytest
 from agents import wash_trade
 from agents.analyst_offline import CLOSE_AT, ESCALATE_AT, MIN_RED_FLAGS, OfflineAnalyst
 from agents.evidence import Evidence
-from agents.investigation import Case, Rule, ToolSpec
+from agents.investigation import Case, EscalationGate, Guard, Rule, ToolSpec
 from agents.progress import NullReporter
 from tests.rules_support import case_of, wash_alert
 
@@ -34,19 +34,24 @@ class Recorder:
         self.messages.append((message, step, total))
 
 
-def decision_on(red: list[int], mitigating: list[int] = (), *, critical: int = 0, missing: bool = False,
-                gap: bool = False, reporter=None):
+def decision_on(red: list[int], mitigating: list[int] = (), *, critical: int = 0, missing: bool | tuple = False,
+                gap: bool = False, gate: bool | None = None, guard: bool = False, reporter=None):
     """A decision on findings of exactly these weights: red flags (the first ``critical`` of them
-    critical rules) and mitigating factors (negative weights); ``gap``: the test tool reports a gap."""
+    critical rules) and mitigating factors (negative weights). ``missing``: key tools that failed
+    (True: one); ``gap``: the test tool reports a gap; ``gate``: an escalation gate that the findings
+    pass (True) or do not (False); ``guard``: a guard made of the first red flag stands."""
     weights = [("red_flag", w, n < critical) for n, w in enumerate(red)] + [("mitigating", w, False)
                                                                             for w in mitigating]
     rules = tuple(Rule(id=f"T-{n}", kind=kind, weight=weight, tool="test", title=f"test rule {n}",
                        check=lambda facts, _alert, n=n: "fired" if n in facts["fired"] else None, critical=crit)
                   for n, (kind, weight, crit) in enumerate(weights))
     base = wash_trade.SPECIALIST
-    specialist = dataclasses.replace(base, rules=rules, guards=(), escalation=None, alert_indicators=None,
+    escalation = None if gate is None else EscalationGate(any_of=("T-0",) if gate else ("T-none",))
+    guards = (Guard("T-G1", "test cluster", requires=("T-0",)),) if guard else ()
+    specialist = dataclasses.replace(base, rules=rules, guards=guards, escalation=escalation, alert_indicators=None,
                                      tools=(*base.tools, ToolSpec("test", "Test rules", run=lambda *_: None)))
-    evidence = dict(case_of("wash", wash_alert(), failed=("account_relationships",) if missing else ()).evidence)
+    failed = missing if isinstance(missing, tuple) else ("account_relationships",) if missing else ()
+    evidence = dict(case_of("wash", wash_alert(), failed=failed).evidence)
     evidence["test"] = Evidence(tool="test", title="Test rules", facts={"fired": list(range(len(weights)))},
                                 gaps={"rows": "no rows for the day"} if gap else {})
     decision = OfflineAnalyst().decide(Case(alert=wash_alert(), specialist=specialist, evidence=evidence),
@@ -101,6 +106,22 @@ def test_determination_and_confidence_at_each_threshold(red, mitigating, expecte
     assert decide(red, mitigating) == expected
 
 
+@pytest.mark.parametrize(("red", "mitigating", "options", "expected"), [
+    # rule 3: at the escalation threshold with 3 red flags, a gate the findings do not pass withholds it
+    ([20, 20, 9], [], {"gate": False}, (REVIEW, 55)),   # 49: conflicting, the gate is not asked
+    ([20, 20, 10], [], {"gate": False}, (REVIEW, 70)),  # 50: withheld
+    ([30, 30], [], {"gate": False}, (REVIEW, 55)),      # 60 with 2 red flags: conflicting
+    ([20, 20, 10], [], {"gate": True}, (ESCALATE, 75)),  # 50, the gate passed: escalates
+    # rule 5: at or below the closing threshold, a standing guard refuses the close
+    ([11], [], {"guard": True}, (REVIEW, 55)),          # 11: conflicting
+    ([10], [], {"guard": True}, (REVIEW, 70)),          # 10: the guard
+    ([30], [-40], {"guard": True}, (REVIEW, 70)),       # -10
+    ([30, 30, 30], [], {"guard": True}, (ESCALATE, 95)),  # a guard never stops an escalation
+])
+def test_the_escalation_gate_and_the_guards_at_their_thresholds(red, mitigating, options, expected):
+    assert decide(red, mitigating, **options) == expected
+
+
 @pytest.mark.parametrize(("red", "mitigating", "expected"), [
     # rule 1: a critical rule escalates on its own, min(97, 80 + 2 * red flags)
     ([5], [], (ESCALATE, 82)),                        # one red flag, net 5: below every other threshold
@@ -120,6 +141,10 @@ def test_missing_key_evidence_reviews_at_80_whatever_the_score():
 
 
 NOTES = {
+    "withheld": "70: escalation was withheld because no finding shows materiality, a pattern or enough independent "
+                "indicators; it is the confidence that a human must decide, not a probability of abuse.",
+    "guarded": "70: closing was refused because guard T-G1 test cluster stands unexplained; it is the "
+               "confidence that a human must decide, not a probability of abuse.",
     "critical": "80 + 2 per red flag (max 97): test rule 0 is a breach in itself, whatever the other factors.",
     "missing": "80: key evidence is missing, so the rules cannot place the case; it is the confidence that a human "
                "must look, not a probability of abuse.",
@@ -138,6 +163,17 @@ NOTES = {
     ("missing", [30, 30, 30], [], {"missing": True}, "3 red flags, 0 mitigating factors, 1 data gap; net score +90.",
      "Key evidence could not be obtained (Beneficial owners and linked accounts), so no determination can rest on "
      "the data; net score of what was found is +90."),
+    ("withheld", [20, 20, 10], [], {"gate": False}, "3 red flags, 0 mitigating factors; net score +50.",
+     "Net score +50 reaches the escalation threshold of 50, but escalation needs one of T-none, and none of it was "
+     "shown: without materiality, a pattern or independent indicators the red flags do not give reasonable grounds "
+     "for a STOR, so a human decides."),
+    ("guarded", [10], [], {"guard": True}, "1 red flag, 0 mitigating factors; net score +10.",
+     "Net score +10 is at or below the closing threshold of 10, but guard T-G1 test cluster stands: those red "
+     "flags are outweighed, not explained, and such a case is never closed without a human."),
+    ("missing", [30, 30, 30], [], {"missing": ("account_relationships", "trade_pattern")},
+     "3 red flags, 0 mitigating factors, 2 data gaps; net score +90.",
+     "Key evidence could not be obtained (Beneficial owners and linked accounts, Offsetting trades and timing), "
+     "so no determination can rest on the data; net score of what was found is +90."),
     ("escalate", [20, 20, 10], [], {}, "3 red flags, 0 mitigating factors; net score +50.",
      "Net score +50 reaches the escalation threshold of 50 with 3 red flags: there are reasonable grounds to "
      "suspect market manipulation: wash trades giving false or misleading signals."),
@@ -157,7 +193,7 @@ def test_each_determination_says_what_its_confidence_means_and_weighs_the_score_
     assert (decision.thresholds.close_at, decision.thresholds.escalate_at, decision.thresholds.min_red_flags) == (
         CLOSE_AT, ESCALATE_AT, MIN_RED_FLAGS)
     assert (decision.stor is not None) == (decision.determination.value == ESCALATE)
-    assert decision.guard is None
+    assert decision.guard == ("T-G1 test cluster" if row == "guarded" else None)
 
 
 def test_a_close_gives_its_mitigating_factors_as_the_disposition_reason():

@@ -1,0 +1,17 @@
+"""Thresholds of the specialists' rule tables (README "Offline rules") pinned just below and at the
+number, where the rule tests of each specialist left one side open. Found by changing each number
+a rule compares against by one step and seeing which change no test noticed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.rules_support import fired, spoofing_alert, wash_alert
+from tests.test_rules_wash_spoofing import _reprice
+
+
+@pytest.mark.parametrize(("score", "fires"), [(89.9, False), (90.0, True), (97.0, True)])
+def test_the_surveillance_systems_anomaly_score_counts_from_90(score, fires):
+    """WT-R10 and SP-R8 (like ID-R13): a score of at least 90 is a (small) red flag of its own."""
+    assert ("WT-R10" in fired("wash", wash_alert(score=score))) is fires
+    assert ("SP-R8" in fired("spoofing", spoofing_alert(_reprice(), score=score))) is fires
