@@ -35,15 +35,19 @@ class Recorder:
 
 
 def decision_on(red: list[int], mitigating: list[int] = (), *, critical: int = 0, missing: bool | tuple = False,
-                gap: bool = False, gate: bool | None = None, guard: bool = False, reporter=None):
+                gap: bool = False, gate: bool | None = None, guard: bool = False, explains: bool = False,
+                notes: tuple[str, ...] = (), firm: str | None = None, reporter=None):
     """A decision on findings of exactly these weights: red flags (the first ``critical`` of them
     critical rules) and mitigating factors (negative weights). ``missing``: key tools that failed
     (True: one); ``gap``: the test tool reports a gap; ``gate``: an escalation gate that the findings
-    pass (True) or do not (False); ``guard``: a guard made of the first red flag stands."""
+    pass (True) or do not (False); ``guard``: a guard made of the first red flag stands; ``explains``: the
+    first mitigating factor explains the first red flag; ``notes``: the alert's surveillance notes."""
     weights = [("red_flag", w, n < critical) for n, w in enumerate(red)] + [("mitigating", w, False)
                                                                             for w in mitigating]
+    first_mitigating = len(red)
     rules = tuple(Rule(id=f"T-{n}", kind=kind, weight=weight, tool="test", title=f"test rule {n}",
-                       check=lambda facts, _alert, n=n: "fired" if n in facts["fired"] else None, critical=crit)
+                       check=lambda facts, _alert, n=n: "fired" if n in facts["fired"] else None, critical=crit,
+                       explains=("T-0",) if explains and n == first_mitigating else ())
                   for n, (kind, weight, crit) in enumerate(weights))
     base = wash_trade.SPECIALIST
     escalation = None if gate is None else EscalationGate(any_of=("T-0",) if gate else ("T-none",))
@@ -53,10 +57,12 @@ def decision_on(red: list[int], mitigating: list[int] = (), *, critical: int = 0
     failed = missing if isinstance(missing, tuple) else ("account_relationships",) if missing else ()
     evidence = dict(case_of("wash", wash_alert(), failed=failed).evidence)
     evidence["test"] = Evidence(tool="test", title="Test rules", facts={"fired": list(range(len(weights)))},
-                                gaps={"rows": "no rows for the day"} if gap else {})
-    decision = OfflineAnalyst().decide(Case(alert=wash_alert(), specialist=specialist, evidence=evidence),
-                                       reporter or NullReporter())
-    assert decision.score == sum(red) + sum(mitigating)  # the row is what it says
+                                gaps={"rows": "no rows for the day", "prices": "no prices"} if gap else {})
+    analyst = OfflineAnalyst() if firm is None else OfflineAnalyst(reporting_firm=firm)
+    alert = wash_alert().model_copy(update={"notes": notes})
+    decision = analyst.decide(Case(alert=alert, specialist=specialist, evidence=evidence), reporter or NullReporter())
+    explained = red[0] if explains else 0
+    assert decision.score == sum(red) + sum(mitigating) - explained  # the row is what it says
     return decision
 
 
@@ -204,18 +210,34 @@ def test_a_close_gives_its_mitigating_factors_as_the_disposition_reason():
 
 
 def test_the_rationale_lists_red_flags_mitigating_factors_and_gaps_in_their_own_paragraphs():
-    decision = decision_on([30, 30], [-5], gap=True)
+    decision = decision_on([30, 30], [-5, -5], gap=True)
     paragraphs = decision.rationale.split("\n\n")
     assert paragraphs[1] == "Red flags: (1) test rule 0: fired [test] (2) test rule 1: fired [test]"
-    assert paragraphs[2] == "Mitigating factors: (1) test rule 2: fired [test]"
-    assert paragraphs[3] == "Data gaps: (1) Gap in test rules: no rows for the day."
-    assert "1 data gap" in decision.summary
-    assert [f.title for f in decision.data_gaps] == ["Gap in test rules"]
+    assert paragraphs[2] == "Mitigating factors: (1) test rule 2: fired [test] (2) test rule 3: fired [test]"
+    assert paragraphs[3] == "Data gaps: (1) Gap in test rules: no rows for the day. (2) Gap in test rules: no prices."
+    assert "2 data gaps" in decision.summary
+    assert [f.title for f in decision.data_gaps] == ["Gap in test rules"] * 2
     assert "Data gaps" not in decision_on([30, 30], [-5]).rationale
+
+
+def test_explained_findings_are_listed_as_not_counted_and_notes_as_context_only():
+    decision = decision_on([30, 20], [-5], explains=True, notes=("Trader called compliance.",))
+    paragraphs = decision.rationale.split("\n\n")
+    assert decision.score == 15 and [f.rule for f in decision.red_flags] == ["T-1"]
+    assert paragraphs[3] == ("Not counted (explained, or one fact with another finding): (1) test rule 0: fired "
+                             "Explained by T-2 (test rule 2): not counted.")
+    assert paragraphs[-1] == ("The surveillance system's investigation notes were read as context only; no finding "
+                              "rests on them.")
+    assert "investigation notes" not in decision_on([30, 20], [-5]).rationale
+
+
+def test_the_stor_draft_names_the_reporting_firm():
+    assert "[Reporting firm]" in decision_on([20, 20, 10]).stor.model_dump_json()
+    assert "Acme Securities Ltd" in decision_on([20, 20, 10], firm="Acme Securities Ltd").stor.model_dump_json()
 
 
 def test_the_analyst_step_shows_what_it_weighed():
     reporter = Recorder()
     decision_on([30, 20], [-5], gap=True, reporter=reporter)
     assert reporter.messages == [("Applying the documented rules to the evidence", None, 2),
-                                 ("2 red flags, 1 mitigating, 1 gap; net +45", 2, None)]
+                                 ("2 red flags, 1 mitigating, 2 gaps; net +45", 2, None)]
