@@ -15,3 +15,10 @@ def test_the_surveillance_systems_anomaly_score_counts_from_90(score, fires):
     """WT-R10 and SP-R8 (like ID-R13): a score of at least 90 is a (small) red flag of its own."""
     assert ("WT-R10" in fired("wash", wash_alert(score=score))) is fires
     assert ("SP-R8" in fired("spoofing", spoofing_alert(_reprice(), score=score))) is fires
+
+
+@pytest.mark.parametrize(("seconds", "fires"), [(0.999, False), (1.0, True), (60.0, True), (60.01, False)])
+def test_legs_within_a_minute_means_one_second_to_sixty(seconds, fires):
+    """WT-R5 covers 1–60 s; below a second WT-R4 (the stronger flag of the same fact) is the finding, and
+    WT-R5 does not fire at all (not even counted once with it)."""
+    assert ("WT-R5" in fired("wash", wash_alert(), {"trade_pattern": {"min_seconds_apart": seconds}})) is fires
