@@ -22,3 +22,18 @@ def test_legs_within_a_minute_means_one_second_to_sixty(seconds, fires):
     """WT-R5 covers 1–60 s; below a second WT-R4 (the stronger flag of the same fact) is the finding, and
     WT-R5 does not fire at all (not even counted once with it)."""
     assert ("WT-R5" in fired("wash", wash_alert(), {"trade_pattern": {"min_seconds_apart": seconds}})) is fires
+
+
+@pytest.mark.parametrize(("days_before_event", "starts"), [(-1, False), (0, True), (30, True), (31, False)])
+def test_the_events_run_up_is_the_30_days_before_it(days_before_event, starts):
+    """A trade from the event's day back to RUN_UP_DAYS (30) before it falls in the run-up, whose start is where
+    the trader's accumulation is read from (ID-R6/ID-R11); a trade after the event, or earlier, has none."""
+    from datetime import timedelta
+
+    from agents.insider_dealing import RUN_UP_DAYS, run_up_start
+    from tests.rules_support import TRADE_DAY, insider_alert
+
+    event = TRADE_DAY + timedelta(days=days_before_event)
+    start = run_up_start(insider_alert(event_date=event))
+    assert RUN_UP_DAYS == 30
+    assert start == (event - timedelta(days=30) if starts else None)
