@@ -37,3 +37,14 @@ def test_the_events_run_up_is_the_30_days_before_it(days_before_event, starts):
     start = run_up_start(insider_alert(event_date=event))
     assert RUN_UP_DAYS == 30
     assert start == (event - timedelta(days=30) if starts else None)
+
+
+@pytest.mark.parametrize(("profile", "rule", "weight"), [
+    ({"no_trading_allowed": True, "restriction": "No trading allowed"}, "ID-R1", 40),
+    ({"symbol_restricted": True, "restriction": "Restricted list: ACME"}, "ID-R2", 30),
+])
+def test_the_critical_insider_rules_weigh_what_the_table_says(profile, rule, weight):
+    """A critical rule escalates whatever the score, but its weight still counts in the net score shown."""
+    from tests.rules_support import insider_alert
+
+    assert fired("insider", insider_alert(), {"trader_profile": profile})[rule] == weight
