@@ -48,3 +48,24 @@ def test_the_critical_insider_rules_weigh_what_the_table_says(profile, rule, wei
     from tests.rules_support import insider_alert
 
     assert fired("insider", insider_alert(), {"trader_profile": profile})[rule] == weight
+
+
+@pytest.mark.parametrize(("facts", "fires"), [
+    ({"size_ratio": 1.0, "symbol_trades": 3, "round_trips": [{}]}, True),       # one round trip is no record
+    ({"size_ratio": 1.0, "symbol_trades": 8, "round_trips": [{}, {}]}, False),  # two: half the trades, a record
+    ({"size_ratio": 1.0, "symbol_trades": 9, "round_trips": [{}, {}]}, True),   # under half
+])
+def test_usual_size_is_no_mitigation_against_a_record_of_round_trips(facts, fires):
+    """ID-M3 (usual size in a regularly traded name) does not hold when at least two quick profitable round trips
+    make up half or more of the earlier trades."""
+    from tests.rules_support import insider_alert
+
+    assert ("ID-M3" in fired("insider", insider_alert(), {"trader_history": facts})) is fires
+
+
+def test_an_exit_weighs_15():
+    from tests.rules_support import insider_alert
+
+    found = fired("insider", insider_alert(side="SELL"),
+                  {"trader_history": {"exit_share": 1.0, "position_before": 10_000}})
+    assert found["ID-R11"] == 15
