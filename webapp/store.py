@@ -73,7 +73,7 @@ ACTIVE_RUNS = f"{PREFIX}runs:active"
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
-# KEYS: events stream, run hash, followers hash. ARGV: ttl, n, publish command (SPUBLISH or
+# KEYS: events stream, run hash, followers hash. ARGV: n, publish command (SPUBLISH or
 # PUBLISH), then per event: entry id, event json, channel ('' for none), message; then the run
 # record's field/value pairs. Log, run record and publishes happen together or not at all; the
 # publishes only while some worker has a stream following the run. Returns how many do. The ids
@@ -81,21 +81,20 @@ FINAL_STATUSES = ("completed", "failed", "cancelled")
 # is not after the log's last (another writer, or our own retry), here when it would leave a gap
 # (the log lost its last events: a failover to a replica that had not received them).
 _APPEND = """
-local n = tonumber(ARGV[2])
+local n = tonumber(ARGV[1])
 local last = tonumber(redis.call('HGET', KEYS[2], 'last_seq') or '0')
-if tonumber(string.match(ARGV[4], '^%d+')) > last + 1 then
+if tonumber(string.match(ARGV[3], '^%d+')) > last + 1 then
   return redis.error_reply('ERR gap: the log ends at ' .. last)
 end
 for i = 0, n - 1 do
-  local added = redis.pcall('XADD', KEYS[1], ARGV[4 + 4 * i], 'e', ARGV[5 + 4 * i])
+  local added = redis.pcall('XADD', KEYS[1], ARGV[3 + 4 * i], 'e', ARGV[4 + 4 * i])
   if type(added) == 'table' and added.err then return redis.error_reply(added.err) end
 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 4 + 4 * n))
-if tonumber(ARGV[1]) > 0 and ARGV[4] == '1-0' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+redis.call('HSET', KEYS[2], unpack(ARGV, 3 + 4 * n))
 local followed = redis.call('HLEN', KEYS[3])
 if followed > 0 then
   for i = 0, n - 1 do
-    if ARGV[6 + 4 * i] ~= '' then redis.call(ARGV[3], ARGV[6 + 4 * i], ARGV[7 + 4 * i]) end
+    if ARGV[5 + 4 * i] ~= '' then redis.call(ARGV[2], ARGV[5 + 4 * i], ARGV[6 + 4 * i]) end
   end
 end
 return followed
@@ -362,9 +361,6 @@ class RunStore:
         pipe = writes.phase(Writes.RUNS)
         pipe.hset(run_key(run_id), mapping=fields)
         pipe.set(alert_key(run_id), raw)
-        if self.ttl:
-            pipe.expire(run_key(run_id), self.ttl)
-            pipe.expire(alert_key(run_id), self.ttl)
         pipe = writes.phase(Writes.INDEXES)  # the runs index and the active set: slots of their own
         pipe.zadd(RUNS_INDEX, {run_id: now})
         pipe.sadd(ACTIVE_RUNS, run_id)
@@ -429,7 +425,15 @@ class RunStore:
         return sorted(m.decode() for m in self.redis.smembers(ACTIVE_RUNS))
 
     def retire(self, run_id: str) -> None:
-        """The run has ended: recovery no longer needs to look at it."""
+        """The run has ended and the record holds it: recovery no longer needs to look at it, and
+        with RUN_TTL_SECONDS its keys may go. The TTL counts from here, not from the upload: a run
+        that waited in the queue or ran longer than the TTL would otherwise lose its log mid-run
+        and never reach the record."""
+        if self.ttl:
+            with self.redis.pipeline(transaction=False) as pipe:  # the run's keys share one slot
+                for key in (run_key(run_id), events_key(run_id), alert_key(run_id)):
+                    pipe.expire(key, self.ttl)
+                pipe.execute()
         self.redis.srem(ACTIVE_RUNS, run_id)
 
     def request_cancel(self, run_id: str) -> None:
@@ -453,7 +457,7 @@ class RunStore:
         the publish) run, so a stale writer could reach subscribers.
         """
         first = batch[0].event
-        args: list[Any] = [self.ttl, len(batch), self.publish_command()]
+        args: list[Any] = [len(batch), self.publish_command()]
         updates: dict[str, str] = {}
         for item in batch:
             args += [f"{item.event.seq}-0", item.event.to_json(), *item.publish]
