@@ -47,6 +47,7 @@ class Row:
     path: str
     form: dict = field(default_factory=dict)
     files: Callable[[], dict] | None = None
+    case_state: str | None = None  # a desk form: a fresh case, brought to this state first ("{case}" in the path)
 
     def data(self, form: dict, **extra) -> dict:
         return {**form, **(self.files() if self.files else {}), **extra}
@@ -69,6 +70,24 @@ ROWS: dict[str, Row] = {
     "admin.set_active": Row("admin", "/admin/users/{victim}/active", {"active": "0"}),
     "admin.create_token": Row("admin", "/admin/users/{victim}/tokens", {"name": "{new}"}),
     "admin.revoke_token": Row("admin", "/admin/users/{victim}/tokens/revoke", {"name": "victim-token"}),
+    # The desk: each lifecycle action on a case in a state that allows it, by a role that may take it.
+    "desk.assign": Row("analyst", "/cases/{case}/assign", {"version": "{version}"}, case_state="new"),
+    "desk.release": Row("analyst", "/cases/{case}/release", {"version": "{version}"}, case_state="in_progress"),
+    "desk.propose": Row("analyst", "/cases/{case}/propose", {"version": "{version}", "outcome": "ESCALATE",
+                                                            "reason_code": "reasonable_suspicion",
+                                                            "rationale": "Trades ahead of the announcement."},
+                        case_state="in_progress"),
+    "desk.approve": Row("reviewer", "/cases/{case}/approve", {"version": "{version}"}, case_state="proposed"),
+    "desk.send_back": Row("reviewer", "/cases/{case}/send-back", {"version": "{version}", "comment": "Why now?"},
+                          case_state="proposed"),
+    "desk.reopen": Row("analyst", "/cases/{case}/reopen", {"version": "{version}", "reason": "New evidence."},
+                       case_state="escalated"),
+    "desk.submit_stor": Row("analyst", "/cases/{case}/submit-stor", {"version": "{version}", "reference": "STOR-1",
+                                                                     "submitted_on": "2026-11-20"},
+                            case_state="escalated"),
+    "desk.note": Row("analyst", "/cases/{case}/note", {"version": "{version}", "text": "Called the desk head."},
+                     case_state="new"),
+    "desk.reinvestigate": Row("analyst", "/cases/{case}/reinvestigation", case_state="new"),
 }
 
 
@@ -140,9 +159,32 @@ def test_every_state_changing_route_has_a_row(app):
 
 @pytest.fixture
 def fill(app, accounts, redis_client):
-    """The row's placeholders: a queued run to cancel, an account to change, a fresh name."""
+    """The row's placeholders: a queued run to cancel, a case in a given state, an account to change,
+    a fresh name."""
     from webapp.record import users
     from webapp.record.audit import Actor
+
+    def case_in(client, state: str, unique: str) -> tuple[str, str]:
+        """A case of its own (a fresh AlertID, uploaded and queued), taken through the record's
+        commands to ``state``; its id and version."""
+        from webapp.record import cases
+
+        alert_id = f"CSRF-{unique}"
+        raw = INSIDER.replace(b"ITA-2024-0313-001", alert_id.encode())
+        uploaded = client.post("/analyses", data={"csrf_token": token_of(client, "/analyses"),
+                                                  "alert": (io.BytesIO(raw), "alert.xml", "application/xml")})
+        assert uploaded.status_code == 303, uploaded.text
+        db, analyst, reviewer = app.extensions["saa"].db, Actor(accounts.username("analyst"), "analyst"), \
+            Actor(accounts.username("reviewer"), "reviewer")
+        steps = {"new": [], "in_progress": [(analyst, cases.assign, {})],
+                 "proposed": [(analyst, cases.assign, {}), (analyst, cases.propose, PROPOSAL)],
+                 "escalated": [(analyst, cases.assign, {}), (analyst, cases.propose, PROPOSAL),
+                               (reviewer, cases.approve, {})]}[state]
+        for who, command, arguments in steps:
+            command(db, who, alert_id, None, **arguments)
+        case = cases.get(db, alert_id)
+        assert case.state == state
+        return alert_id, str(case.version)
 
     def fill_(row: Row, client) -> tuple[str, dict]:
         values = {"password": accounts.passwords["analyst"], "new": f"n{redis_client.incr('csrf-test:n')}"}
@@ -150,6 +192,8 @@ def fill(app, accounts, redis_client):
             queued = client.post("/analyses", data={"csrf_token": token_of(client, "/"), **_upload(WASH)()})
             assert queued.status_code == 303, queued.text
             values["run"] = queued.headers["Location"].rsplit("/", 1)[1]
+        if row.case_state is not None:
+            values["case"], values["version"] = case_in(client, row.case_state, values["new"])
         if "{victim}" in row.path:
             values["victim"] = f"victim{values['new']}"
             users.add(app.extensions["saa"].db, Actor.cli(), values["victim"], "analyst", "a long enough password")
@@ -157,6 +201,10 @@ def fill(app, accounts, redis_client):
         return row.path.format(**values), {k: v.format(**values) for k, v in row.form.items()}
 
     return fill_
+
+
+PROPOSAL = {"outcome": "ESCALATE", "reason_code": "reasonable_suspicion", "rationale": "Trades ahead of the news.",
+            "reason_codes": {"reasonable_suspicion": "Reasonable suspicion"}}
 
 
 @pytest.mark.parametrize("name", sorted(ROWS))
