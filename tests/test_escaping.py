@@ -152,7 +152,9 @@ def _forms(value: str) -> list[str]:
     a JSON string escaped for HTML (by Jinja, or by ``tojson``'s \\u003c escapes)."""
     quoted = json.dumps(value)[1:-1]
     in_urls = [quote(value, safe=safe) for safe in ("", "/", "/'", "!$'()*,/:;?@")] + [quote_plus(value)]
-    return [str(escape(value)), *in_urls, *(str(escape(url)) for url in in_urls), str(escape(quoted)),
+    in_paths = quote(value, safe="!$&'()*+,/:;=@")  # url_for's path converter leaves & and ' for Jinja to escape
+    return [str(escape(value)), *in_urls, *(str(escape(url)) for url in in_urls), str(escape(in_paths)),
+            str(escape(quoted)),
             htmlsafe_json_dumps(value)[1:-1], str(escape(xml_escape(value)))]  # the last: XML source, cited
 
 
