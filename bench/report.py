@@ -9,7 +9,8 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 # A benchmark drives the app harder than any user may: it runs without rate limits or a token budget.
 UNLIMITED = {**{f"RATE_LIMIT_{action}": "1000000/minute" for action in ("UPLOAD", "UPLOAD_IP", "A2A_SEND",
-                                                                         "A2A_SEND_IP", "FALLBACK")},
+                                                                         "A2A_SEND_IP", "SIGN_IN", "SIGN_IN_IP",
+                                                                         "FALLBACK")},
              "LLM_DAILY_TOKEN_BUDGET": "0"}
 HEADER = "# Benchmarks\n\nMeasured on the project's CI machine kind (2 cores, 24 GB). Each section is rewritten by " \
          "the command it names.\n"
