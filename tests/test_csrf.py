@@ -189,7 +189,8 @@ def fill(app, accounts, redis_client):
     def fill_(row: Row, client) -> tuple[str, dict]:
         values = {"password": accounts.passwords["analyst"], "new": f"n{redis_client.incr('csrf-test:n')}"}
         if "{run}" in row.path:
-            queued = client.post("/analyses", data={"csrf_token": token_of(client, "/"), **_upload(WASH)()})
+            queued = client.post("/analyses", data={"csrf_token": token_of(client, "/"), "reinvestigate": "1",
+                                                    **_upload(WASH)()})  # a new run even if its case exists
             assert queued.status_code == 303, queued.text
             values["run"] = queued.headers["Location"].rsplit("/", 1)[1]
         if row.case_state is not None:
