@@ -59,9 +59,10 @@ def _upload(*alerts: bytes) -> Callable[[], dict]:
 
 
 ROWS: dict[str, Row] = {
-    "analyses.create": Row("analyst", "/analyses", files=_upload(INSIDER)),
+    # "reinvestigate": a new run even when an earlier row made the alert's case (else the upload opens it)
+    "analyses.create": Row("analyst", "/analyses", {"reinvestigate": "1"}, files=_upload(INSIDER)),
     "analyses.create[batch]": Row("analyst", "/analyses", files=_upload(INSIDER, WASH)),
-    "analyses.create[sample]": Row("analyst", "/analyses", {"sample": "wash_genuine_gldx.xml"}),
+    "analyses.create[sample]": Row("analyst", "/analyses", {"sample": "wash_genuine_gldx.xml", "reinvestigate": "1"}),
     "analyses.cancel": Row("analyst", "/analyses/{run}/cancel", {"confirmed": "yes"}),
     "auth.sign_in": Row(None, "/login", {"username": "test-analyst", "password": "{password}"}),
     "auth.logout": Row("reviewer", "/logout"),

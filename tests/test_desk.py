@@ -215,6 +215,7 @@ def test_a_change_is_logged_for_the_live_pages_once_per_version(app, db, analyst
 
 def test_the_csv_has_the_queues_rows_and_cannot_smuggle_a_formula(db, analyst):
     new_case(db, "=HYPERLINK(1)", "ESCALATE")
+    new_case(db, "DESK-CSV-2", "ESCALATE")  # two rows at least, whichever tests ran before
     page = analyst.client.get("/?determination=ESCALATE&sort=date")
     export = analyst.client.get("/cases.csv?determination=ESCALATE&sort=date")
     assert export.status_code == 200 and export.mimetype == "text/csv"
