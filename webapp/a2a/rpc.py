@@ -85,7 +85,7 @@ def endpoint(slug: str | None = None) -> Response:
         return _json(error_response(None, MethodNotFoundError(message=f"No A2A agent at /a2a/{slug}.")), 404)
     request_id = None
     try:
-        guard.refuse_cross_site()  # sign-in (a bearer token) was checked by the access hook
+        # The access hook has refused cross-site browser requests and signed the caller in (a bearer token).
         body = guard.read_json()
         request_id = body.get("id") if isinstance(body, dict) else None
         if isinstance(request_id, bool) or not isinstance(request_id, str | int | type(None)):
