@@ -6,7 +6,9 @@ Three stacks read the same kind of Redis channels, side by side in one run, each
 * this app — the flask-sse subclass: per-run subscriptions in each worker, gunicorn + gevent;
 * stock flask-sse — its unmodified blueprint under the same gunicorn + gevent workers (a Redis
   connection per client);
-* the seed's stack — FastAPI + sse-starlette + uvicorn, one Redis subscription per client.
+* the seed's stack — FastAPI + sse-starlette + uvicorn, one Redis subscription per client;
+* the floor (``--stacks floor``, off by default) — a bare Flask route under the same gunicorn + gevent
+  workers that answers and holds, with no sign-in and no Redis: what any Flask stream costs to open.
 
 For each: N streams connect from ``--client-procs`` client processes (bench/sse_clients.py), each
 following its own run (or, with ``--one-run``, all of them the same run), the workers' memory is
@@ -71,6 +73,7 @@ class Stack:
     path: object     # (run_id) -> URL path
     publish: object  # (redis client, run_id, seq) -> None
     answers_at_once: bool = True  # stock flask-sse sends no headers before its first event
+    delivers: bool = True  # the floor only holds connections: nothing is published to it
 
 
 # ----------------------------------------------------------------------------- processes
@@ -174,21 +177,32 @@ def _plain_publish(client, run_id, seq):
     client.publish(f"analysis:{run_id}", sse.message(event, fragment(time.time()))[1])
 
 
-def stock(redis_url: str, work: Path, args) -> Stack:
+def gunicorn_gevent(app: str, redis_url: str, args):
+    """A start function: ``app`` under gunicorn with ``workers`` gevent workers on a bound socket."""
     def start(workers: int):
         listener = Listener(max(4096, args.clients))
         env = {**os.environ, "REDIS_URL": redis_url}
         argv = [sys.executable, "-m", "gunicorn", "-k", "gevent", "--worker-connections", str(args.clients + 2000),
                 "-w", str(workers), "--bind", f"fd://{listener.sock.fileno()}", "--graceful-timeout", "1",
-                "--no-control-socket", "bench.stacks.stock_flask_sse:app"]
+                "--no-control-socket", app]
         proc = subprocess.Popen(argv, cwd=REPO, env=env, pass_fds=(listener.sock.fileno(),),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         proc.port = listener.port
         listener.sock.close()
         return proc
+    return start
 
-    return Stack("stock", "stock flask-sse 1.0, gunicorn + gevent", start,
+
+def stock(redis_url: str, work: Path, args) -> Stack:
+    return Stack("stock", "stock flask-sse 1.0, gunicorn + gevent",
+                 gunicorn_gevent("bench.stacks.stock_flask_sse:app", redis_url, args),
                  lambda run_id: f"/stream?channel=analysis:{run_id}", _plain_publish, answers_at_once=False)
+
+
+def floor(redis_url: str, work: Path, args) -> Stack:
+    return Stack("floor", "floor: a bare Flask route, gunicorn + gevent (no sign-in, no Redis)",
+                 gunicorn_gevent("bench.stacks.flask_floor:app", redis_url, args),
+                 lambda run_id: f"/floor/{run_id}", lambda *_: None, delivers=False)
 
 
 def seed(redis_url: str, work: Path, args) -> Stack:
@@ -259,6 +273,8 @@ def measure(stack: Stack, runs: list[str], stream_runs: list[int], redis_url: st
             conn.send(("ping",))
             conn.recv()
         overflows = listen_overflows()
+        cpu_connect = sum(cpu_seconds(p) for p in pids)
+        cpu_clients = sum(cpu_seconds(proc.pid) for proc, _, _ in clients)
         started = time.monotonic()
         for _, conn, _ in clients:
             conn.send(("connect", stack.answers_at_once))
@@ -266,6 +282,8 @@ def measure(stack: Stack, runs: list[str], stream_runs: list[int], redis_url: st
         connect_s = time.monotonic() - started
         overflows = listen_overflows() - overflows
         settle_s = settle(pids)
+        cpu_connect = sum(cpu_seconds(p) for p in pids) - cpu_connect  # accepting, subscribing, first reads
+        cpu_clients = sum(cpu_seconds(proc.pid) for proc, _, _ in clients) - cpu_clients
         loaded = sum(rss_kb(p) for p in pids)
         for _, conn, _ in clients:
             conn.send(("reset",))
@@ -273,7 +291,7 @@ def measure(stack: Stack, runs: list[str], stream_runs: list[int], redis_url: st
         sent = [0] * len(runs)
         cpu_before = {p: cpu_seconds(p) for p in pids}
         publisher = redis.Redis.from_url(redis_url)
-        rate = publish_at_rate(stack, publisher, runs, args.rate, args.seconds, sent)
+        rate = publish_at_rate(stack, publisher, runs, args.rate, args.seconds, sent) if stack.delivers else 0
         time.sleep(args.grace)  # the last events arrive
         cpu = {p: (cpu_seconds(p) - cpu_before[p]) / args.seconds * 100 for p in pids}
         received, expected, held, histogram, failed = 0, 0, 0, array("I", [0] * sse_clients.BUCKETS), {}
@@ -308,7 +326,13 @@ def measure(stack: Stack, runs: list[str], stream_runs: list[int], redis_url: st
     answered = sum(c["answered"] for c in connected)
     return {
         "streams": len(stream_runs), "held": held, "answered": answered, "failed": failed,
-        "connect_s": round(connect_s, 1), "sent_s": round(max(c["sent_s"] for c in connected), 1),
+        "connect_s": round(connect_s, 1),
+        # The workers' own CPU per stream opened (the clients share this box's cores): what a worker
+        # with a core to itself could accept per second.
+        "open_cpu_ms": round(1000 * cpu_connect / max(1, len(stream_runs)), 3),
+        "accepts_per_core_s": round(len(stream_runs) / max(cpu_connect, 1e-9)),
+        "client_open_cpu_ms": round(1000 * cpu_clients / max(1, len(stream_runs)), 3),
+        "sent_s": round(max(c["sent_s"] for c in connected), 1),
         "settle_s": round(settle_s, 1), "listen_overflows": overflows,
         "rss_base_mb": round(base / 1024), "rss_loaded_mb": round(loaded / 1024),
         "kb_per_stream": round((loaded - base) / max(1, held), 1),
@@ -318,7 +342,8 @@ def measure(stack: Stack, runs: list[str], stream_runs: list[int], redis_url: st
     }
 
 
-SMOKE = {"clients": 40, "rate": 40, "seconds": 1.5, "workers": 2, "client_procs": 2, "in_flight": 20, "grace": 0.5}
+SMOKE = {"clients": 40, "rate": 40, "seconds": 1.5, "workers": 2, "client_procs": 2, "in_flight": 20, "grace": 0.5,
+         "stacks": ["ours", "stock", "seed", "floor"]}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -331,7 +356,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--grace", type=float, default=2.0, help="seconds for the last events to arrive")
     parser.add_argument("--one-run", action="store_true", help="every stream follows the same run")
-    parser.add_argument("--stacks", nargs="+", default=["ours", "stock", "seed"])
+    parser.add_argument("--stacks", nargs="+", default=["ours", "stock", "seed"],
+                        choices=["ours", "stock", "seed", "floor"])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds; prints JSON, writes nothing")
     parser.add_argument("--json", action="store_true", help="print the results as JSON, do not write BENCHMARKS.md")
     args = parser.parse_args(argv)
@@ -347,7 +373,7 @@ def main(argv: list[str] | None = None) -> dict:
         alert = parse_alert(raw)
         runs = [store.create(alert, raw, filename="bench.xml").id for _ in range(1 if args.one_run else args.clients)]
         stream_runs = [0] * args.clients if args.one_run else list(range(args.clients))
-        factories = {"ours": ours, "stock": stock, "seed": seed}
+        factories = {"ours": ours, "stock": stock, "seed": seed, "floor": floor}
         for key in args.stacks:
             stack = factories[key](url, work, args)
             print(f"--- {stack.name}, {args.workers} worker(s)", file=sys.stderr, flush=True)
@@ -365,8 +391,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 def render(results: dict, args) -> str:
     one_run = " --one-run" if args.one_run else ""
+    stacks = "" if args.stacks == ["ours", "stock", "seed"] else " --stacks " + " ".join(args.stacks)
     command = (f"`python -m bench.sse_fanout --clients {args.clients} --workers {args.workers} --client-procs "
-               f"{args.client_procs} --rate {args.rate} --seconds {args.seconds}{one_run}`")
+               f"{args.client_procs} --rate {args.rate} --seconds {args.seconds}{one_run}{stacks}`")
     who = "all follow one run" if args.one_run else "each follows its own run"
     lines = [f"Machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}; the "
              f"clients ({args.client_procs} processes), the publisher and Redis run on the same machine. "
@@ -375,15 +402,21 @@ def render(results: dict, args) -> str:
              "second are published in total to random runs, each carrying a ~1 KB HTML fragment. Publishing "
              "starts once the workers are idle after the connections; *delivered* counts events received by "
              f"streams still held at the end ({args.grace:g} s after the last publish) against those published to "
-             "their runs.",
-             "", "| stack | held | connected in (answered) | listen overflows | memory per stream | "
-             "publish→receipt p50 / p99 | delivered | worker CPU | failures |", "|---|---|---|---|---|---|---|---|---|"]
+             "their runs. *Worker CPU per open* is the workers' own CPU time from the first connect until they are "
+             "idle again, per stream (accepting, signing in, subscribing, reading the log, answering); the "
+             "clients share the same cores, so what a worker with a core to itself accepts per second is "
+             "1 s divided by it.",
+             "", "| stack | held | connected in (answered) | worker CPU per open (per core) | listen overflows | "
+             "memory per stream | publish→receipt p50 / p99 | delivered | worker CPU | failures |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         failures = ", ".join(f"{k}: {v}" for k, v in r["failed"].items()) or "none"
+        delivery = (f"{r['p50_ms']} / {r['p99_ms']} ms | {r['delivered_pct']}% at {r['publish_rate']}/s"
+                    if r["publish_rate"] else "— | —")
         lines.append(f"| {name} | {r['held']:,} of {r['streams']:,} | {r['connect_s']} s ({r['answered']:,}) | "
+                     f"{r['open_cpu_ms']} ms ({r['accepts_per_core_s']:,}/s) | "
                      f"{r['listen_overflows']:,} | {r['kb_per_stream']} KB "
-                     f"({r['rss_base_mb']} → {r['rss_loaded_mb']} MB) | "
-                     f"{r['p50_ms']} / {r['p99_ms']} ms | {r['delivered_pct']}% at {r['publish_rate']}/s | "
+                     f"({r['rss_base_mb']} → {r['rss_loaded_mb']} MB) | {delivery} | "
                      f"{' + '.join(f'{c}%' for c in r['worker_cpu_pct'])} | {failures} |")
     return "\n".join(lines)
 

@@ -21,14 +21,18 @@ def smoke(module: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_sse_fanout_smoke_measures_the_three_stacks_side_by_side():
+def test_sse_fanout_smoke_measures_the_stacks_side_by_side():
     results = smoke("bench.sse_fanout")
-    assert len(results) == 3  # this app, stock flask-sse, the seed's stack
+    assert len(results) == 4  # this app, stock flask-sse, the seed's stack, the bare-Flask floor
     ours = next(r for name, r in results.items() if name.startswith("this app"))
     assert ours["held"] == ours["streams"] and ours["failed"] == {}
     assert ours["delivered_pct"] == 100.0 and ours["events_received"] > 0
-    for result in results.values():
-        assert result["held"] > 0 and result["p99_ms"] is not None
+    floor = next(r for name, r in results.items() if name.startswith("floor"))
+    assert floor["held"] == floor["streams"] and floor["publish_rate"] == 0
+    for name, result in results.items():
+        assert result["held"] > 0 and result["open_cpu_ms"] > 0, name
+        if not name.startswith("floor"):
+            assert result["p99_ms"] is not None, name
 
 
 def test_fanout_scaling_smoke_each_event_reaches_one_worker_not_all():
