@@ -7,11 +7,17 @@ and investigated to its end; then every rendering of it is read:
 
 * HTML — the analysis page, the live fragments replayed over SSE (run and batch streams), the
   report page, the citation pages and fragments of the alert's own elements, the cancel
-  confirmation, the home page, the batch page and the audit trail: every occurrence of the marker
-  must sit inside the payload as HTML-escaped (or URL-encoded, in a link), never raw;
+  confirmation, the home page (the desk's queue), the batch page, the audit trail, the case page
+  and the printable case file: every occurrence of the marker must sit inside the payload as
+  HTML-escaped (or URL-encoded, in a link), never raw;
 * JSON — the report, the batch report, the A2A task (artifacts) and the audit export: the payload
   round-trips exactly;
-* plain text — the STOR draft and the audit export's CSV: the payload itself, unchanged.
+* plain text — the STOR draft, the audit export's CSV, the desk's CSV export and the text of the
+  case file's PDF (a raw tag would not be printed): the payload itself, unchanged (or as a JSON
+  string, where the text quotes JSON: the audit's details, the tools' arguments in the case file).
+
+What the desk's users write (notes, rationales, review comments, reopen reasons, a STOR reference)
+is checked the same way, in every rendering that shows it.
 
 A value the parser refuses (a number, a date, a side ...) is refused with an error that names it:
 that error, as a page, an htmx fragment, a batch's list of refused files, JSON for the CLI and a
@@ -36,6 +42,7 @@ from xml.sax.saxutils import escape as xml_escape
 import pytest
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import escape
+from pypdf import PdfReader
 
 from agents.alerts import AlertError, parse_alert
 from tests.conftest import SAMPLES, Browser, terminal
@@ -276,7 +283,24 @@ def renderings(live_server, clients, redis_client, field: Field) -> dict[str, tu
                         headers={"A2A-Version": "1.0"}).json()
     assert "result" in task, task
     got["A2A task"] = ("json", task["result"])
+    got.update(desk_renderings(http, report["run"]["alert_id"], run_id))
     return got
+
+
+def desk_renderings(http, alert_id: str, run_id: str) -> dict[str, tuple[str, object]]:
+    """The desk's renderings of one case: its page, the printable case file and its PDF, the CSV export."""
+    case_page = http.get(f"/cases/{quote(alert_id, safe='')}")
+    case_file = http.get(f"/analyses/{run_id}/case-file")
+    pdf = http.get(f"/analyses/{run_id}/case-file.pdf")
+    exported = http.get("/cases.csv")  # every case, whatever its state
+    for name, response in (("case page", case_page), ("case file", case_file), ("PDF", pdf), ("CSV", exported)):
+        assert response.status_code == 200, (name, response.status_code, response.text[:300])
+    # Lines of the PDF's text join where the layout wrapped them (a long value wraps anywhere).
+    printed = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).replace("\n", "")
+    rows = list(csv.reader(io.StringIO(exported.text)))
+    assert any(run_id in row or alert_id in row for row in rows), "the case is not in the CSV export"
+    return {"case page": ("html", case_page.text), "case file": ("html", case_file.text),
+            "case file PDF": ("printed", printed), "desk CSV": ("cells", [cell for row in rows for cell in row])}
 
 
 def check(got: dict[str, tuple[str, object]], field: Field) -> set[str]:
@@ -290,6 +314,8 @@ def check(got: dict[str, tuple[str, object]], field: Field) -> set[str]:
                 visible = json_ok(body, field)
             elif kind == "cells":
                 visible = any([exact_ok(cell, field, in_json_text=True) for cell in body])
+            elif kind == "printed":  # the case file prints the tools' arguments as JSON, too
+                visible = exact_ok(body, field, in_json_text=True)
             else:
                 visible = exact_ok(body, field)
         except AssertionError as exc:
@@ -334,3 +360,69 @@ def test_a_refused_field_is_escaped_in_every_error_that_quotes_it(field, live_se
         got["JSON for the CLI"] = ("json", as_json.json())
     shown = check(got, field)
     assert "page" in shown, f"the error for {field.path} does not name the value it refused"
+
+
+# ----------------------------------------------------------------------------- what the desk writes
+
+DESK_TEXTS = ("note", "rationale", "send-back comment", "approval comment", "STOR reference", "reopen reason")
+
+
+@dataclass(frozen=True)
+class DeskText:
+    name: str
+
+    @property
+    def marker(self) -> str:
+        return "xqdesk" + re.sub(r"[^a-z]", "", self.name) + "z"
+
+    @property
+    def kind(self) -> str:  # for the failure messages of check()
+        return "desk"
+
+    @property
+    def path(self) -> str:
+        return self.name
+
+
+def test_what_the_desk_writes_is_escaped_in_every_rendering(live_server, clients, redis_client):
+    """A case taken through the whole lifecycle with a hostile value in each text a desk user writes;
+    then every rendering of the case is read (each text must be shown in at least one)."""
+    analyst, auditor = clients
+    reviewer = Browser(live_server, role="reviewer")
+    since = datetime.fromtimestamp(time.time() - 2, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    uploaded = analyst.upload((SAMPLES / "insider_genuine_acme.xml").read_bytes())
+    assert uploaded.status_code == 303, uploaded.text
+    run_id = uploaded.headers["location"].rsplit("/", 1)[1]
+    assert terminal(redis_client, run_id).type == "run_completed"
+    alert_id = analyst.http.get(f"/analyses/{run_id}.json").json()["run"]["alert_id"]
+    texts = {name: hostile(DeskText(name).marker) for name in DESK_TEXTS}
+    case_path = f"/cases/{quote(alert_id, safe='')}"
+
+    def act(who: Browser, action: str, **form) -> None:
+        version = re.search(r'name="version" value="(\d+)"', who.http.get(case_path).text).group(1)
+        done = who.http.post(f"{case_path}/{action}", data={"csrf_token": who.token, "version": version, **form})
+        assert done.status_code == 303, (action, done.status_code, done.text[:500])
+
+    try:
+        act(analyst, "assign")
+        act(analyst, "note", text=texts["note"])
+        act(analyst, "propose", outcome="ESCALATE", reason_code="reasonable_suspicion", rationale="first")
+        act(reviewer, "send-back", comment=texts["send-back comment"])
+        act(analyst, "propose", outcome="ESCALATE", reason_code="reasonable_suspicion", rationale=texts["rationale"])
+        act(reviewer, "approve", comment=texts["approval comment"])
+        act(analyst, "submit-stor", reference=texts["STOR reference"], submitted_on="2026-11-20")
+        act(analyst, "reopen", reason=texts["reopen reason"])
+    finally:
+        reviewer.close()
+    got = desk_renderings(analyst.http, alert_id, run_id)
+    got["home page"] = ("html", analyst.http.get("/").text)
+    got["audit trail"] = ("html", auditor.get("/audit", params={"case": alert_id}).text)
+    got["audit export (jsonl)"] = ("json", [json.loads(line) for line in auditor.get(
+        "/audit/export", params={"format": "jsonl", "since": since}).text.splitlines()])
+    got["audit export (csv)"] = ("cells", [cell for row in csv.reader(io.StringIO(auditor.get(
+        "/audit/export", params={"format": "csv", "since": since}).text)) for cell in row])
+    everywhere = {"case page", "case file", "case file PDF", "audit trail", "audit export (jsonl)",
+                  "audit export (csv)"}
+    for name in DESK_TEXTS:
+        shown = check(got, DeskText(name))
+        assert shown == everywhere, (name, sorted(shown))
