@@ -38,7 +38,7 @@ from bench.report import UNLIMITED, write_section  # noqa: E402
 from tests.conftest import CSRF  # noqa: E402
 from tests.servers import AppServer, provision, sign_in  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
-from webapp.store import ACTIVE_RUNS, events_key  # noqa: E402
+from webapp.keys import ACTIVE_RUNS, events_key  # noqa: E402
 
 SAMPLES = sorted((REPO / "test_data" / "alerts").glob("*.xml"))
 

@@ -43,7 +43,7 @@ from bench.report import UNLIMITED, write_section  # noqa: E402
 from tests.servers import AppServer, provision  # noqa: E402
 from webapp.batch_client import CSRF  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
-from webapp.store import events_key, run_key  # noqa: E402
+from webapp.keys import events_key, run_key  # noqa: E402
 
 SAMPLES = sorted((REPO / "test_data" / "alerts").glob("*.xml"))
 ALERT_ID = re.compile(rb"<AlertID>([^<]+)</AlertID>")

@@ -47,8 +47,9 @@ from bench.report import write_section  # noqa: E402
 from bench.sse_fanout import fragment  # noqa: E402
 from tests.servers import AppServer  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
+from webapp.keys import followers_key  # noqa: E402
 from webapp.sse import sse  # noqa: E402
-from webapp.store import Append, RunStore, followers_key  # noqa: E402
+from webapp.store import Append, RunStore  # noqa: E402
 
 
 def publish(store: RunStore, runs: list[str], rate: float, seconds: float) -> int:

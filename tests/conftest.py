@@ -28,7 +28,7 @@ from agents.events import Event
 from tests.postgres import PostgresServer
 from tests.servers import CSRF, IDENTITY_VAR, REPO, AppServer, Identity, provision, sign_in
 from webapp.embedded_redis import EmbeddedRedis
-from webapp.store import events_key, followers_key
+from webapp.keys import events_key, followers_key
 
 TEST_DATA = REPO / "test_data"
 SAMPLES = TEST_DATA / "alerts"

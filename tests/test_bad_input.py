@@ -20,7 +20,7 @@ import redis
 
 from tests.conftest import SAMPLES, Browser, terminal
 from tests.html import element
-from webapp.store import RUNS_INDEX
+from webapp.keys import RUNS_INDEX
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,7 @@ from tests.redis_cluster import LocalCluster
 from tests.test_batches import NAMES, submit, until_finished, zipped
 from tests.test_e2e import read_stream, start_analysis
 from tests.test_streams import FAST_RECOVERY, assert_gap_free, owner_pid
-from webapp.store import alert_key, channel, events_key, followers_key, lease_key, run_key
+from webapp.keys import alert_key, channel, events_key, followers_key, lease_key, run_key
 
 pytestmark = pytest.mark.e2e
 

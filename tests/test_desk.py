@@ -18,9 +18,9 @@ from tests.conftest import SAMPLES
 from tests.servers import CSRF, Identity, provision
 from webapp.app import create_app
 from webapp.config import Settings
+from webapp.keys import DESK_LOG
 from webapp.record import audit, cases, runs
 from webapp.record.audit import Actor
-from webapp.store import DESK_LOG
 
 HX = {"HX-Request": "true"}
 

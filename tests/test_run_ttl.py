@@ -13,7 +13,7 @@ import redis
 from tests.conftest import SAMPLES, Browser, log_of, server_env, terminal, wait_for
 from tests.html import element, normalise
 from webapp.embedded_redis import EmbeddedRedis
-from webapp.store import alert_key, events_key, run_key
+from webapp.keys import alert_key, events_key, run_key
 
 pytestmark = pytest.mark.e2e
 

@@ -38,7 +38,7 @@ from tests.conftest import (
 )
 from tests.fake_openai import Decide, FakeOpenAI
 from webapp.embedded_redis import EmbeddedRedis
-from webapp.store import followers_key, lease_key
+from webapp.keys import followers_key, lease_key
 
 pytestmark = pytest.mark.e2e
 

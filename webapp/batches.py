@@ -1,4 +1,4 @@
-"""Batches: many alerts submitted at once, on the live plane (keys in webapp/store.py).
+"""Batches: many alerts submitted at once, on the live plane (keys in webapp/keys.py).
 
 A batch is a record — label, source, when, and the files refused with their reasons — and the
 ordered list of the runs it started, ``batch:<id>:runs``: the one place that links a batch to
@@ -26,8 +26,9 @@ from flask import Flask
 
 from webapp import workqueue
 from webapp.intake import Intake, Refused
+from webapp.keys import BATCHES_INDEX, batch_key, batch_runs_key, is_run_id, run_key
 from webapp.record.audit import Actor
-from webapp.store import BATCHES_INDEX, FINAL_STATUSES, batch_key, batch_runs_key, is_run_id, run_key
+from webapp.store import FINAL_STATUSES
 
 DETERMINATIONS = ("ESCALATE", "CLOSE", "NEEDS_HUMAN_REVIEW")
 STATES = ("queued", "running", *DETERMINATIONS, "failed", "cancelled")

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 import redis
 
 from agents.events import Event
+from webapp.keys import is_run_id
 from webapp.record import RecordUnavailable, runs
 from webapp.record import cases as record_cases
 from webapp.record.audit import Actor
-from webapp.store import Run, is_run_id
+from webapp.store import Run
 
 log = logging.getLogger(__name__)
 

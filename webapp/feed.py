@@ -48,7 +48,8 @@ from flask_sse import Message
 from prometheus_client import Counter, Gauge
 
 from agents.events import Event
-from webapp.store import Run, RunStore, channel, channel_run, control_channel, followers_key
+from webapp.keys import channel, channel_run, control_channel, followers_key
+from webapp.store import Run, RunStore
 from webapp.subscriber import Subscriber
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import redis
 from prometheus_client import Counter
 
-from webapp.store import PREFIX
+from webapp.keys import PREFIX
 
 TOKENS_USED = Counter("saa_llm_tokens_total", "Model tokens used, as the endpoint reported them")
 REFUSED = Counter("saa_llm_budget_refusals_total", "Model calls not made because the daily budget was spent")

@@ -1,7 +1,7 @@
 """The model's rate limit shared by every worker of every instance, kept in Redis.
 
 Each request is booked before it is sent, in one Lua script over the endpoint's hash (keys in
-webapp/store.py), using Redis's clock so that every instance counts alike. The algorithm is a
+webapp/keys.py), using Redis's clock so that every instance counts alike. The algorithm is a
 virtual schedule (GCRA without burst): for requests and for tokens the hash holds the time at
 which the next booking may start; a booking starts at the later of now and both of those, and
 moves them on by one request interval (60 s / LLM_REQUESTS_PER_MINUTE) and by its tokens' share
@@ -25,7 +25,7 @@ import logging
 import redis
 
 from agents.llm_limit import RateLimit, Unlimited
-from webapp.store import llm_limit_key
+from webapp.keys import llm_limit_key
 
 log = logging.getLogger(__name__)
 

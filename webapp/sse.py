@@ -42,7 +42,8 @@ from flask_sse import ServerSentEventsBlueprint
 from agents.events import Event
 from webapp.auth.access import can_see_case
 from webapp.feed import HEARTBEAT, FeedClosed, Hub, HubUnavailable, TooManyStreams, first_read, follow
-from webapp.store import Run, RunStore, channel, is_run_id
+from webapp.keys import channel, is_run_id
+from webapp.store import Run, RunStore
 from webapp.timeline import RunView, fold, render_fragment
 
 CLOSE_FRAME = "event: close\ndata: end\n\n"

@@ -35,8 +35,8 @@ from flask import Flask
 from prometheus_client import Counter, Gauge
 
 from webapp import cases, runner
+from webapp.keys import queue_key
 from webapp.record.audit import Actor
-from webapp.store import queue_key
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ return 1
 
 
 class WorkQueue:
-    """The queue's Redis operations (keys from webapp/store.py); one per process."""
+    """The queue's Redis operations (keys from webapp/keys.py); one per process."""
 
     def __init__(self, client: redis.Redis, *, instance: str, cap: int, slot_ttl_ms: int):
         self.redis = client

@@ -32,10 +32,10 @@ import redis
 from flask import Response, current_app, render_template, request, stream_with_context
 
 from webapp.feed import RESYNC, SHUTDOWN, HubUnavailable, TooManyStreams
+from webapp.keys import DESK
 from webapp.record import queue
 from webapp.record.cases import CaseFile
 from webapp.sse import frame, unavailable
-from webapp.store import DESK
 
 log = logging.getLogger(__name__)
 
