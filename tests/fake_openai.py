@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CITE = re.compile(r"\[cite: ([a-z_]+:[a-z_]+)\]")
 OFFLINE = re.compile(r"offline rules reach: (ESCALATE|CLOSE|NEEDS_HUMAN_REVIEW)")
-# The alert's own text, marked as untrusted data (agents/analyst_llm.py): the fake reads the prompt as a
+# The alert's own text, marked as untrusted data (agents/llm_prompt.py): the fake reads the prompt as a
 # model that respects the markers would, taking its cues only from outside them.
 ALERT_DATA = re.compile(r'<alert-data trust="untrusted">.*?</alert-data>', re.S)
 

@@ -16,8 +16,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from agents.alerts import parse_alert
-from agents.analyst_llm import DATA_CLOSE, DATA_OPEN, LLMAnalyst
+from agents.analyst_llm import LLMAnalyst
 from agents.data import dataset
+from agents.llm_prompt import DATA_CLOSE, DATA_OPEN
 from agents.orchestrator import Outcome, investigate
 from tests.conftest import (
     ANALYSIS_URL,
