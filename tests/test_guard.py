@@ -10,7 +10,7 @@ import pytest
 
 from tests.servers import Identity
 from webapp import create_app
-from webapp.a2a import rpc
+from webapp.a2a import methods
 from webapp.a2a.guard import depth_exceeds
 from webapp.config import Settings
 from webapp.outage import STORE_DOWN
@@ -54,7 +54,7 @@ def test_an_unexpected_failure_in_a2a_is_a_json_rpc_internal_error(app_without_r
     def broken(_call):
         raise RuntimeError("a bug")
 
-    monkeypatch.setitem(rpc.HANDLERS, "GetTask", broken)
+    monkeypatch.setitem(methods.HANDLERS, "GetTask", broken)
     response = app_without_redis.test_client().post(
         "/a2a", json={"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "x"}},
         headers={"A2A-Version": "1.0", **signed_in()})

@@ -10,7 +10,7 @@ from a2a.types import a2a_pb2 as pb
 from google.protobuf import json_format
 from pydantic import ValidationError
 
-from webapp.a2a import rpc
+from webapp.a2a import methods, rpc
 from webapp.a2a.errors import InvalidParamsError, PushNotificationNotSupportedError
 from webapp.feed import HEARTBEAT
 
@@ -50,7 +50,7 @@ def _stream_item(item):
     return _dump(conv.to_compat_task_artifact_update_event(event))
 
 
-def handle(call: rpc.Call):
+def handle(call: methods.Call):
     if call.method in PUSH:
         raise PushNotificationNotSupportedError(message="This agent does not send push notifications.")
     try:
@@ -65,18 +65,18 @@ def handle(call: rpc.Call):
             request.configuration.CopyFrom(conv.to_core_send_message_configuration(params.configuration))
         call.params = request
         if call.method == "message/send":
-            result = rpc.send_message(call)
+            result = methods.send_message(call)
             converted = _task(result["task"]) if "task" in result else _message(result["message"])
             return rpc._json({"jsonrpc": "2.0", "id": call.id, "result": converted})
-        return rpc._sse((_stream_item(i) for i in rpc.send_streaming_message(call)), call.id)
+        return rpc._sse((_stream_item(i) for i in methods.send_streaming_message(call)), call.id)
     if call.method == "tasks/get":
         request = pb.GetTaskRequest(id=params.id)
         if params.history_length is not None:
             request.history_length = params.history_length
         call.params = request
-        return rpc._json({"jsonrpc": "2.0", "id": call.id, "result": _task(rpc.get_task(call))})
+        return rpc._json({"jsonrpc": "2.0", "id": call.id, "result": _task(methods.get_task(call))})
     call.params = pb.CancelTaskRequest(id=params.id) if call.method == "tasks/cancel" else \
         pb.SubscribeToTaskRequest(id=params.id)
     if call.method == "tasks/cancel":
-        return rpc._json({"jsonrpc": "2.0", "id": call.id, "result": _task(rpc.cancel_task(call))})
-    return rpc._sse((_stream_item(i) for i in rpc.subscribe_to_task(call)), call.id)
+        return rpc._json({"jsonrpc": "2.0", "id": call.id, "result": _task(methods.cancel_task(call))})
+    return rpc._sse((_stream_item(i) for i in methods.subscribe_to_task(call)), call.id)
