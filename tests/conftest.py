@@ -75,10 +75,12 @@ def until_followed(client: redis.Redis, run_id: str, timeout: float = 10.0) -> N
 
 
 def pytest_collection_modifyitems(items):
-    """A browser test drives a page served by a real gunicorn: it is end-to-end too, so that
+    """A test served by a real gunicorn is end-to-end, whether or not its file says so — a browser
+    test drives a served page; any test using a server fixture starts one — so that
     ``-m "not e2e"`` starts no server."""
     for item in items:
-        if item.get_closest_marker("browser") and not item.get_closest_marker("e2e"):
+        served = "start_server" in getattr(item, "fixturenames", ())
+        if (served or item.get_closest_marker("browser")) and not item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.e2e)
 
 
