@@ -133,4 +133,8 @@ def init_app(app: Flask, client, url: str) -> None:
         app.config.update(RATELIMIT_STORAGE_URI="redis://", RATELIMIT_STORAGE_OPTIONS={
             "connection_pool": client.connection_pool, "key_prefix": "saa:limits"})
     limiter.init_app(app)
+    # Every limit is checked by its decorator when the limited action runs (``limited``), never in
+    # Flask-Limiter's before-request pass, which would only cost every request — each stream open
+    # of a connect storm included.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     app.register_error_handler(RateLimitExceeded, too_many)
