@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from urllib.parse import quote
 
@@ -211,6 +212,29 @@ def test_a_change_is_logged_for_the_live_pages_once_per_version(app, db, analyst
     assert "DESK-LIVE-1" in parts and "hx-swap-oob" in parts and 'hx-trigger=\\"load\\"' in parts
     store = app.extensions["saa"].store
     assert store.desk_publish(case_id, 1, "{}") is None  # an older version never goes out after a newer one
+
+
+def test_a_queue_page_hears_of_cases_it_does_not_list_as_a_counted_notice(app, db, analyst):
+    from webapp.desk.live import View, parts_of, row_key
+
+    page = analyst.client.get("/")
+    assert re.search(r'<p id="queue-news"[^>]*hidden', page.text)  # the notice's place, empty until news comes
+    listed, _ = new_case(db, "DESK-NEWS-LISTED")
+    with app.test_request_context("/"):
+        services = app.extensions["saa"]
+        parts = {case_id: json.dumps(parts_of(services, cases.get(db, case_id)))
+                 for case_id in (listed, new_case(db, "DESK-NEWS-1")[0], new_case(db, "DESK-NEWS-2")[0])}
+        view = View(None, {row_key(listed)})
+        shown = view.fragment(listed, parts[listed])
+        assert "DESK-NEWS-LISTED" in shown and "queue-news" not in shown  # a listed case: its row
+        first = view.fragment("DESK-NEWS-1", parts["DESK-NEWS-1"])
+        assert 'id="queue-news"' in first and "1 case not in this list" in first and "hidden" not in first
+        assert "DESK-NEWS-1" not in first  # the unlisted row itself is not sent (it has no place here)
+        assert "1 case not" in view.fragment("DESK-NEWS-1", parts["DESK-NEWS-1"])  # the same case again: still one
+        assert "2 cases not in this list" in view.fragment("DESK-NEWS-2", parts["DESK-NEWS-2"])
+        assert view.fragment(listed, parts[listed]).count("queue-news") == 0
+        case_view = View(listed, set())
+        assert case_view.fragment("DESK-NEWS-2", parts["DESK-NEWS-2"]) is None  # a case page hears only its case
 
 
 def test_the_csv_has_the_queues_rows_and_cannot_smuggle_a_formula(db, analyst):

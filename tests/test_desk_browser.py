@@ -89,6 +89,24 @@ def test_a_proposal_and_its_approval_arrive_live_for_the_other_person(two_people
     assert cases.get(Database(Identity.current().database_url), alert_id).outcome == "ESCALATE"
 
 
+def test_a_new_case_is_announced_on_an_open_queue_and_one_click_lists_it(two_people, live_server):
+    _analyst, reviewer = two_people
+    alert_id = f"DESK-NEW-{uuid.uuid4().hex[:8].upper()}"
+    with reviewer.expect_response(lambda response: "/desk/events" in response.url):  # subscribed: it hears all after
+        reviewer.goto(f"{live_server.url}/?q={alert_id}")
+    expect(reviewer.locator("#queue-empty")).to_be_visible()
+    expect(reviewer.locator("#queue-news")).to_be_hidden()
+
+    upload = Browser(live_server).upload(renamed("insider_genuine_acme.xml", alert_id))
+    assert upload.status_code == 303
+    news = reviewer.locator("#queue-news")
+    expect(news).to_be_visible()  # live, without a reload
+    expect(news).to_contain_text("1 case not in this list changed or arrived")
+    news.get_by_role("link", name="Show the list as it is now").click()
+    expect(reviewer.locator(f"tr.queue-row:has-text('{alert_id}')")).to_have_count(1)
+    expect(reviewer.locator("#queue-news")).to_be_hidden()
+
+
 def test_a_reviewer_cannot_approve_their_own_proposal_in_the_browser(chromium, page_errors, live_server):
     alert_id = f"DESK-SELF-{uuid.uuid4().hex[:8].upper()}"
     db = Database(Identity.current().database_url)

@@ -14,7 +14,9 @@ is ``desk``, so publishing happens only while someone follows, and a broken subs
 RESYNC); only then read the log after the client's cursor (the later of ``?after=`` and
 ``Last-Event-ID``); then live, skipping entries already sent and re-reading the log on RESYNC.
 Each stream sends only what its page shows: a case page its case's parts, a queue page the
-counts and the rows it lists — an out-of-band swap without its target is an error in htmx.
+counts and the rows it lists — an out-of-band swap without its target is an error in htmx — and,
+for a change to a case the list does not show (a new case, or one on another page or filtered
+out), a notice counting them, with a link that loads the list as it now is.
 """
 
 from __future__ import annotations
@@ -99,14 +101,17 @@ class View:
 
     def __init__(self, case_id: str | None, rows: set[str]):
         self.case_id, self.rows = case_id, rows
+        self.unlisted: set[str] = set()  # cases not in the list that changed since it was loaded
 
     def fragment(self, case_id: str, parts_json: str) -> str | None:
         parts = json.loads(parts_json)
         if self.case_id is not None:
             return parts["case"] if case_id == self.case_id else None
-        # Rows go inside <template>: after a <div>, the HTML parser would drop a bare <tr>.
-        row = f"<template>{parts['row']}</template>" if row_key(case_id) in self.rows else ""
-        return parts["counts"] + row
+        if row_key(case_id) in self.rows:
+            # Rows go inside <template>: after a <div>, the HTML parser would drop a bare <tr>.
+            return parts["counts"] + f"<template>{parts['row']}</template>"
+        self.unlisted.add(case_id)
+        return parts["counts"] + render_template("desk/_news.html", unlisted=len(self.unlisted), oob=True)
 
 
 def stream(services, view: View, cursor: str) -> Response:
