@@ -31,6 +31,45 @@ def test_the_migrations_build_exactly_the_models(record_url):
     assert schema.differences(record_url) == []
 
 
+def test_a_release_rolls_back_a_revision_and_forward_again_keeping_the_older_schemas_data(record_url):
+    from webapp.record import Database, cases
+
+    db = Database(record_url)
+    try:
+        users.add(db, ADMIN, "ana", "analyst", "long enough password")
+        raw = (SAMPLES / "wash_genuine_gldx.xml").read_bytes()
+        alert = parse_alert(raw)
+        runs.record_start(db, ADMIN, [("ab" * 16, alert, raw, "gldx.xml")])
+        cases.note(db, Actor("ana", "analyst"), alert.alert_id, None, text="kept until the rollback")
+    finally:
+        db.dispose()
+    assert schema.current(record_url) == "0002_desk"
+
+    schema.downgrade(record_url, "0001_record")
+    assert schema.current(record_url) == "0001_record" and schema.pending(record_url)
+    db = Database(record_url)
+    try:
+        with db.reading() as s:
+            tables = set(s.execute(text(
+                "SELECT name FROM sqlite_master WHERE type='table'" if db.is_sqlite else
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars())
+            assert {"case_notes", "case_reviews", "case_counts"}.isdisjoint(tables)  # the desk's, gone
+            assert s.execute(text("SELECT alert_id FROM cases")).scalars().all() == [alert.alert_id]
+            assert s.execute(text("SELECT username FROM users")).scalars().all() == ["ana"]
+        assert audit.verify(db).ok  # the chain is whole
+    finally:
+        db.dispose()
+
+    schema.upgrade(record_url)
+    assert schema.current(record_url) == "0002_desk" and schema.differences(record_url) == []
+    db = Database(record_url)
+    try:
+        case = cases.get(db, alert.alert_id)
+        assert case.state == "new" and case.notes == []  # back as a new case; the note went with 0002
+    finally:
+        db.dispose()
+
+
 def test_accounts_and_tokens(record_db):
     users.add(record_db, ADMIN, "ana", "analyst", "long enough password")
     with pytest.raises(AccountError, match="already an account"):

@@ -205,6 +205,9 @@ def db_command(args: argparse.Namespace) -> int:
     if args.action == "upgrade":
         schema.upgrade(url)
         print("the record's schema is up to date")
+    elif args.action == "downgrade":
+        schema.downgrade(url, args.revision)
+        print(f"the record's schema is at {schema.current(url) or 'nothing (empty)'}")
     elif args.action == "backup":
         try:
             schema.backup(url, args.file)
@@ -251,6 +254,8 @@ def _record_commands(sub) -> None:
     p_db = sub.add_parser("db", help="the record's schema")
     db_sub = p_db.add_subparsers(dest="action", required=True)
     db_sub.add_parser("upgrade", help="apply the migrations (Alembic)")
+    db_sub.add_parser("downgrade", help="roll the schema back to a revision (back the record up first)").add_argument(
+        "revision", help="e.g. 0001_record, or -1 for the one before")
     db_sub.add_parser("backup", help="copy the SQLite record, consistently, while the server runs").add_argument(
         "file", help="a new file to write (0600)")
     p_rev = db_sub.add_parser("revision", help="developers: autogenerate a migration from the models")
