@@ -81,6 +81,7 @@ ROWS: dict[str, Row] = {
     "desk.approve": Row("reviewer", "/cases/{case}/approve", {"version": "{version}"}, case_state="proposed"),
     "desk.send_back": Row("reviewer", "/cases/{case}/send-back", {"version": "{version}", "comment": "Why now?"},
                           case_state="proposed"),
+    "desk.withdraw": Row("analyst", "/cases/{case}/withdraw", {"version": "{version}"}, case_state="proposed"),
     "desk.reopen": Row("analyst", "/cases/{case}/reopen", {"version": "{version}", "reason": "New evidence."},
                        case_state="escalated"),
     "desk.submit_stor": Row("analyst", "/cases/{case}/submit-stor", {"version": "{version}", "reference": "STOR-1",

@@ -171,6 +171,27 @@ def test_a_reviewer_never_approves_their_own_proposal(db, reviewer):
     assert cases.get(db, case_id).state == "proposed"
 
 
+def test_only_the_proposer_withdraws_a_proposal_before_review_and_it_stays_on_record(db, analyst, reviewer):
+    case_id, _ = new_case(db, "DESK-WITHDRAW-1")
+    analyst.act(case_id, "assign")
+    analyst.act(case_id, "propose", outcome="ESCALATE", reason_code="reasonable_suspicion",
+                rationale="Wrong trade date.")
+    page = reviewer.client.get(f"/cases/{case_id}")
+    assert 'data-action="withdraw"' not in page.text  # a reviewer sends back instead
+    refused = reviewer.act(case_id, "withdraw", htmx=True)
+    assert refused.status_code == 403 and "Only test-analyst" in refused.text
+    assert cases.get(db, case_id).state == "proposed"
+
+    assert 'data-action="withdraw"' in analyst.client.get(f"/cases/{case_id}").text
+    done = analyst.act(case_id, "withdraw", htmx=True)
+    assert done.status_code == 200 and "Proposal withdrawn" in done.text
+    case = cases.get(db, case_id)
+    assert (case.state, case.assignee) == ("in_progress", "test-analyst")
+    [entry] = [e for e in audit.page(db, case_id=case_id, limit=50) if e.action == "case.withdraw"]
+    assert entry.actor == "test-analyst" and entry.detail["rationale"] == "Wrong trade date."
+    assert analyst.act(case_id, "withdraw", htmx=True).status_code == 409  # nothing left to withdraw
+
+
 def test_a_stale_form_gets_a_409_showing_the_new_state_and_nothing_changes(db, analyst, reviewer):
     case_id, _ = new_case(db, "DESK-STALE-1")
     seen = cases.get(db, case_id).version

@@ -87,6 +87,7 @@ def _arguments(name: str) -> dict:
     return {
         "assign": lambda: {"assignee": form.get("assignee", "").strip() or None},
         "release": dict,
+        "withdraw": dict,
         "propose": lambda: {"outcome": form.get("outcome", ""), "reason_code": form.get("reason_code", ""),
                             "rationale": form.get("rationale", ""), "reason_codes": _reason_codes(),
                             "four_eyes": FourEyes(settings.desk_four_eyes)},
@@ -99,7 +100,8 @@ def _arguments(name: str) -> dict:
 
 
 DONE = {"assign": "Assigned.", "release": "Back in the queue, unassigned.", "approve": "Approved: the disposition "
-        "is final.", "send_back": "Sent back to the analyst.", "submit_stor": "STOR submission recorded.",
+        "is final.", "send_back": "Sent back to the analyst.", "withdraw": "Proposal withdrawn: the case is back "
+        "in progress, yours to correct.", "submit_stor": "STOR submission recorded.",
         "reopen": "Reopened: the case is yours.", "note": "Note added."}
 
 

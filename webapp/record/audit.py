@@ -51,6 +51,7 @@ ACTIONS = {
     "case.decide": "Disposition final",
     "case.approve": "Approved a disposition (four-eyes)",
     "case.send_back": "Sent a proposal back",
+    "case.withdraw": "Withdrew their proposal",
     "case.stor_submitted": "Recorded the STOR's submission",
     "case.reopen": "Reopened a case",
     "case.note": "Added a note",

@@ -201,6 +201,9 @@ def _begin(s: Session, actor: Actor, alert_id: str, version: int | None, action:
         raise Illegal(problem)
     if spec.not_by_proposer and case.proposed_by == actor.username:
         raise Forbidden("You proposed this disposition: a second person must review it (four-eyes).")
+    if spec.only_by_proposer and case.proposed_by != actor.username:
+        raise Forbidden(f"Only {case.proposed_by}, who proposed this disposition, may withdraw it; a reviewer "
+                        "sends it back instead.")
     return case
 
 
@@ -309,6 +312,15 @@ def send_back(s, actor, case, now, *, comment: str) -> None:
     _move(s, case, State.IN_PROGRESS, now)
     audit.append(s, actor, "case.send_back", case_id=case.alert_id, outcome=case.proposed_outcome,
                  proposed_by=case.proposed_by, comment=comment, version=case.version)
+
+
+@_command
+def withdraw(s, actor, case, now) -> None:
+    """The proposer takes the proposal back before anyone reviewed it (to correct it): the case is
+    theirs again, in progress; the withdrawn proposal stays in the audit trail."""
+    _move(s, case, State.IN_PROGRESS, now)
+    audit.append(s, actor, "case.withdraw", case_id=case.alert_id, outcome=case.proposed_outcome,
+                 reason_code=case.reason_code, rationale=case.rationale, version=case.version)
 
 
 @_command

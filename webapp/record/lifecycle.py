@@ -5,7 +5,7 @@ its templates all consult, so a button, a route and a JSON caller can never disa
 
     New ──assign──▶ In progress ──propose──▶ Disposition proposed ──approve──▶ Closed / Escalated
                          ▲                          │                                  │
-                         └───────send back──────────┘◀────────────reopen───────────────┘
+                         └──send back / withdraw────┘◀────────────reopen───────────────┘
 
 A proposal that needs no approval (a CLOSE that agrees with an AI CLOSE, unless DESK_FOUR_EYES
 says "all") is final at once; every other proposal waits for a reviewer who is not its author.
@@ -41,7 +41,8 @@ OUTCOME_STATE = {"ESCALATE": State.ESCALATED, "CLOSE": State.CLOSED}
 @dataclass(frozen=True)
 class Action:
     """One edge of the lifecycle: from which states, to which (None: decided by the command),
-    the permission it needs, and whether its author must differ from the proposal's."""
+    the permission it needs, and whether its author must differ from the proposal's (a review) or
+    be the proposal's (taking it back)."""
 
     name: str
     label: str
@@ -49,6 +50,7 @@ class Action:
     target: State | None
     permission: Permission
     not_by_proposer: bool = False
+    only_by_proposer: bool = False
     needs_text: str = ""  # the written reason the action requires ("" if none)
 
 
@@ -68,6 +70,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("approve",     "Approve",                _states(PROPOSED),       None,       APPROVE, not_by_proposer=True),
     Action("send_back",   "Send back",              _states(PROPOSED),       WORKING,    APPROVE, not_by_proposer=True,
            needs_text="comment"),
+    Action("withdraw",    "Withdraw proposal",      _states(PROPOSED),       WORKING,    WORK, only_by_proposer=True),
     Action("reopen",      "Reopen",                 FINAL,                   WORKING,    WORK, needs_text="reason"),
     Action("submit_stor", "Record STOR submission", _states(ESCALATED),      ESCALATED,  WORK),
     Action("note",        "Add note",               ANY,                     None,       WORK, needs_text="note"),
