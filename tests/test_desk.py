@@ -171,6 +171,23 @@ def test_a_reviewer_never_approves_their_own_proposal(db, reviewer):
     assert cases.get(db, case_id).state == "proposed"
 
 
+def test_a_case_is_handed_to_someone_who_works_cases_and_only_to_them(db, analyst, reviewer, accounts):
+    case_id, _ = new_case(db, "DESK-HAND-1")
+    page = reviewer.client.get(f"/cases/{case_id}")
+    form = re.search(r'data-action="hand_over">(.*?)</form>', page.text, re.S).group(1)
+    offered = re.findall(r'<option value="([^"]+)">', form)
+    assert "test-analyst" in offered and "test-reviewer" not in offered  # not oneself: "Assign to me" does that
+    assert accounts.username("admin") not in offered and accounts.username("auditor") not in offered
+    handed = reviewer.act(case_id, "assign", htmx=True, assignee="test-analyst")
+    assert handed.status_code == 200 and "Assigned." in handed.text
+    assert cases.get(db, case_id).assignee == "test-analyst"
+    after = reviewer.client.get(f"/cases/{case_id}").text
+    assert 'data-action="hand_over"' not in after  # the only other person who works cases has it already
+    refused = reviewer.act(case_id, "assign", htmx=True, assignee=accounts.username("auditor"))
+    assert refused.status_code == 422 and "not an active account that works cases" in refused.text
+    assert cases.get(db, case_id).assignee == "test-analyst"
+
+
 def test_only_the_proposer_withdraws_a_proposal_before_review_and_it_stays_on_record(db, analyst, reviewer):
     case_id, _ = new_case(db, "DESK-WITHDRAW-1")
     analyst.act(case_id, "assign")

@@ -5,10 +5,9 @@ and pick a page, a fragment or a redirect."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 bp = Blueprint("desk", __name__)
-
 
 
 @bp.app_context_processor
@@ -17,7 +16,15 @@ def desk_context() -> dict:
     from webapp.record.cases import case_dom_id
     from webapp.record.lifecycle import ACTIONS, STATE_LABELS
 
-    return {"state_labels": STATE_LABELS, "desk_actions": ACTIONS, "case_dom_id": case_dom_id}
+    return {"state_labels": STATE_LABELS, "desk_actions": ACTIONS, "case_dom_id": case_dom_id,
+            "people_who_work_cases": people_who_work_cases}
+
+
+def people_who_work_cases() -> list[str]:
+    """Whom a case can be handed to (asked only when a page shows the assign form)."""
+    from webapp.record import users
+
+    return users.who_work_cases(current_app.extensions["saa"].db)
 
 
 @bp.app_template_filter("when")

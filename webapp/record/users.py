@@ -182,6 +182,18 @@ def accounts(db: Database) -> list[Account]:
                         tuple(tokens.get(u.id, ()))) for u in users]
 
 
+@off_hub
+def who_work_cases(db: Database) -> list[str]:
+    """The active people whose role works cases: whom a case can be handed to."""
+    from webapp.record.lifecycle import ACTIONS
+    from webapp.roles import allows
+
+    roles = [role for role in ROLES if allows(role, ACTIONS["assign"].permission)]
+    with db.reading() as s:
+        return list(s.scalars(select(User.username).where(User.active.is_(True), User.kind == "person",
+                                                          User.role.in_(roles)).order_by(User.username)))
+
+
 def _user(s, username: str) -> User:
     user = s.scalar(select(User).where(User.username == username).with_for_update())
     if user is None:
