@@ -33,6 +33,8 @@ from webapp.keys import (
     DESK_VERSIONS,
     RUNS_INDEX,
     alert_key,
+    batch_key,
+    batch_runs_key,
     channel,
     control_channel,
     events_key,
@@ -334,12 +336,19 @@ class RunStore:
         """The run has ended and the record holds it: recovery no longer needs to look at it, and
         with RUN_TTL_SECONDS its keys may go. The TTL counts from here, not from the upload: a run
         that waited in the queue or ran longer than the TTL would otherwise lose its log mid-run
-        and never reach the record."""
+        and never reach the record. A batch's keys get the TTL again at each of its runs' ends, so
+        its page lives as long as its last run's keys, however long the batch took."""
         if self.ttl:
+            batch_id = self.redis.hget(run_key(run_id), "batch_id")
             with self.redis.pipeline(transaction=False) as pipe:  # the run's keys share one slot
                 for key in (run_key(run_id), events_key(run_id), alert_key(run_id)):
                     pipe.expire(key, self.ttl)
                 pipe.execute()
+            if batch_id:
+                with self.redis.pipeline(transaction=False) as pipe:
+                    for key in (batch_key(batch_id.decode()), batch_runs_key(batch_id.decode())):
+                        pipe.expire(key, self.ttl)
+                    pipe.execute()
         self.redis.srem(ACTIVE_RUNS, run_id)
 
     def request_cancel(self, run_id: str) -> None:
