@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from agents.events import Event  # noqa: E402
+from bench.procs import cpu_seconds as process_cpu_seconds  # noqa: E402
 from bench.report import UNLIMITED, write_section  # noqa: E402
 from tests.conftest import CSRF  # noqa: E402
 from tests.servers import AppServer, provision, sign_in  # noqa: E402
@@ -44,15 +45,7 @@ SAMPLES = sorted((REPO / "test_data" / "alerts").glob("*.xml"))
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-        except FileNotFoundError:
-            pass
-    return total
+    return sum(process_cpu_seconds(pid) for pid in pids)
 
 
 def machine_ticks() -> tuple[int, int]:

@@ -33,7 +33,6 @@ import multiprocessing
 import os
 import platform
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,7 @@ sys.path.insert(0, str(REPO))
 from agents.alerts import parse_alert  # noqa: E402
 from agents.events import Event, EventType  # noqa: E402
 from bench import sse_clients  # noqa: E402
+from bench.procs import Listener, cpu_seconds, listen_overflows, rss_kb, settle, worker_pids  # noqa: E402
 from bench.report import write_section  # noqa: E402
 from tests.servers import AppServer  # noqa: E402
 from webapp.embedded_redis import EmbeddedRedis  # noqa: E402
@@ -74,74 +74,6 @@ class Stack:
     publish: object  # (redis client, run_id, seq) -> None
     answers_at_once: bool = True  # stock flask-sse sends no headers before its first event
     delivers: bool = True  # the floor only holds connections: nothing is published to it
-
-
-# ----------------------------------------------------------------------------- processes
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
-def worker_pids(process, workers: int, timeout: float = 60) -> list[int]:
-    """The server's worker processes (gunicorn's or uvicorn's children), once all have started."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pids = [p for p in children(process.pid) if "resource_tracker" not in _cmdline(p)]
-        if len(pids) >= workers or (workers == 1 and not pids) or time.monotonic() > deadline:
-            return pids or [process.pid]
-        time.sleep(0.1)
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text()
-    except OSError:
-        return ""
-
-
-def listen_overflows() -> int:
-    """The kernel's count of connections dropped because a listen queue was full (machine-wide)."""
-    lines = Path("/proc/net/netstat").read_text().splitlines()
-    for names, values in zip(lines[::2], lines[1::2], strict=False):
-        if names.startswith("TcpExt:"):
-            return int(dict(zip(names.split(), values.split(), strict=True)).get("ListenOverflows", 0))
-    return 0
-
-
-def settle(pids: list[int], window: float = 0.5, busy: float = 0.05, limit: float = 120.0) -> float:
-    """Wait until the workers are idle (under ``busy`` of a core each over ``window``): a stream is
-    counted connected before the server has subscribed it and read its log."""
-    started = time.monotonic()
-    while time.monotonic() - started < limit:
-        before = sum(cpu_seconds(p) for p in pids)
-        time.sleep(window)
-        if sum(cpu_seconds(p) for p in pids) - before < busy * window * len(pids):
-            break
-    return time.monotonic() - started
-
-
-class Listener:
-    """A bound, listening socket handed to the server process (no readiness polling)."""
-
-    def __init__(self, backlog: int):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(backlog)
-        self.sock.set_inheritable(True)
-        self.port = self.sock.getsockname()[1]
 
 
 # ----------------------------------------------------------------------------- stacks
