@@ -24,7 +24,10 @@ from tests.conftest import (
     terminal,
     upload_in_browser,
 )
+from tests.servers import Identity
 from tests.test_e2e import read_stream, start_analysis
+from webapp.record import Database, users
+from webapp.record.audit import Actor
 
 pytestmark = pytest.mark.browser
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
@@ -34,9 +37,18 @@ FINISHED = {"escalated": "insider_genuine_acme.xml", "closed": "insider_false_po
             "unknown-account": "wash_edge_unknown_account.xml", "spoofing": "spoofing_genuine_flux.xml"}
 
 
+# The longest username there can be (64 characters): the case page lists the people a case can be handed
+# to, and its layout must hold on a phone with this name among them.
+LONG_NAME = "alexandra.konstantinopoulou-wellingtons@surveillance.example.com"
+
+
 @pytest.fixture(scope="module")
 def runs(live_server, paced_server, redis_url):
-    """Finished runs of every kind and determination, and a cancelled one."""
+    """Finished runs of every kind and determination, and a cancelled one; an analyst with a long name."""
+    db = Database(Identity.current().database_url)
+    if LONG_NAME not in users.who_work_cases(db):
+        users.add(db, Actor.cli(), LONG_NAME, "analyst", "a long enough password")
+    db.dispose()
     redis_client = redis.Redis.from_url(redis_url)
     session = Browser(live_server)
     ids = {label: start_analysis(session, name) for label, name in FINISHED.items()}
