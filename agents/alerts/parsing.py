@@ -3,7 +3,8 @@
 Two export shapes exist in the wild (see shared/domain.md): ``<SMARTSAlert>`` for insider
 dealing and ``<SmartsAlert>`` for wash trades; spoofing alerts use the second shape with
 ``OrderActivity``. Element names are case-sensitive, unknown extra elements are ignored and
-a missing required element is a clear :class:`AlertError` naming its path.
+a missing required element is a clear :class:`AlertError` naming its path (each element is read
+through agents/alerts/elements.py, which knows where it is).
 
 Parsing goes through defusedxml with DTDs forbidden, so XXE, entity expansion ("billion
 laughs") and external references are refused before any expansion happens.
@@ -13,22 +14,14 @@ What one alert may cost is bounded at parse time (agents/alerts/limits.py).
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import date, datetime, time
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
-from agents.alerts.limits import (
-    LONG_FIELDS,
-    MAX_CONTEXT_FIELDS,
-    MAX_FIELD,
-    MAX_REPEATED,
-    BoundedTreeBuilder,
-    LimitExceeded,
-)
+from agents.alerts.elements import AlertError, Node, strip_namespaces
+from agents.alerts.limits import BoundedTreeBuilder, LimitExceeded
 from agents.alerts.models import (
     AlertKind,
     AlertMetadata,
@@ -45,17 +38,6 @@ from agents.alerts.models import (
     WashTradeAlert,
     WashTradeIndicators,
 )
-
-
-class AlertError(ValueError):
-    """A file that cannot become an alert. ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 422):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
 
 # AlertType values seen in SMARTS exports, normalised (case and punctuation folded).
 _TYPE_NAMES: dict[str, AlertKind] = {
@@ -119,133 +101,16 @@ def parse_alert(raw: bytes) -> InsiderDealingAlert | WashTradeAlert | SpoofingAl
     except ParseError as exc:
         raise AlertError(f"The file is not well-formed XML: {exc}.") from None
 
-    _strip_namespaces(root)
+    strip_namespaces(root)
     if root.tag not in _ROOT_KINDS:
         raise AlertError(
             f"Unsupported root element <{root.tag}>. Expected <SMARTSAlert> (insider dealing) or "
             "<SmartsAlert> (wash trade, spoofing)."
         )
-    return _ALERT_READERS[root.tag](_Node(root, root.tag))
+    return _ALERT_READERS[root.tag](Node(root, root.tag))
 
 
-def _strip_namespaces(root: Element) -> None:
-    for el in root.iter():
-        if isinstance(el.tag, str) and el.tag.startswith("{"):
-            el.tag = el.tag.split("}", 1)[1]
-
-
-class _Node:
-    """An element plus its path, so every error names exactly where the problem is."""
-
-    def __init__(self, el: Element, path: str):
-        self.el = el
-        self.path = path
-
-    def child(self, name: str, *, required: bool = True) -> _Node | None:
-        found = self.el.find(name)
-        if found is None:
-            if required:
-                raise AlertError(f"Missing required element {self.path}/{name}.")
-            return None
-        return _Node(found, f"{self.path}/{name}")
-
-    def children(self, name: str) -> list[_Node]:
-        found = self.el.findall(name)
-        limit = MAX_REPEATED.get(name)
-        if limit is not None and len(found) > limit:
-            raise AlertError(f"{self.path} has {len(found):,} <{name}> elements; the limit is {limit:,}.")
-        return [_Node(el, f"{self.path}/{name}[{i}]") for i, el in enumerate(found, 1)]
-
-    def value(self) -> str:
-        """The element's text, stripped, within its length limit."""
-        value = (self.el.text or "").strip()
-        tag = self.path.rsplit("/", 1)[-1].split("[", 1)[0]
-        limit = LONG_FIELDS.get(tag, MAX_FIELD)
-        if len(value) > limit:
-            raise AlertError(f"Element {self.path} is {len(value):,} characters long; the limit is {limit:,}.")
-        return value
-
-    def text(self, name: str, *, required: bool = True) -> str | None:
-        node = self.child(name, required=required)
-        if node is None:
-            return None
-        value = node.value()
-        if not value:
-            if required:
-                raise AlertError(f"Element {node.path} is empty.")
-            return None
-        return value
-
-    def convert(self, name, parse, expected: str, *, required: bool = True):
-        raw = self.text(name, required=required)
-        if raw is None:
-            return None
-        try:
-            return parse(raw)
-        except (ValueError, TypeError):
-            raise AlertError(f"Element {self.path}/{name} must be {expected}, got {raw!r}.") from None
-
-    def number(self, name, *, required=True) -> float | None:
-        return self.convert(name, _finite, "a number", required=required)
-
-    def whole(self, name, *, required=True) -> int | None:
-        return self.convert(name, _whole, "a whole number", required=required)
-
-    def day(self, name, *, required=True) -> date | None:
-        return self.convert(name, lambda s: date.fromisoformat(s[:10]), "a date (YYYY-MM-DD)",
-                            required=required)
-
-    def moment(self, name, *, required=True) -> datetime | None:
-        return self.convert(name, datetime.fromisoformat, "an ISO 8601 timestamp", required=required)
-
-    def clock(self, name, *, required=True) -> time | None:
-        return self.convert(name, time.fromisoformat, "a time (HH:MM:SS[.fff])", required=required)
-
-    def flag(self, name) -> bool | None:
-        return self.convert(name, _boolean, "true or false", required=False)
-
-    def side(self, name) -> str:
-        return self.convert(name, _side, "BUY or SELL")
-
-    def fields(self) -> dict[str, str]:
-        leaves = [c for c in self.el if isinstance(c.tag, str) and len(c) == 0]
-        if len(leaves) > MAX_CONTEXT_FIELDS:
-            raise AlertError(f"{self.path} has {len(leaves)} fields; the limit is {MAX_CONTEXT_FIELDS}.")
-        return {c.tag: _Node(c, f"{self.path}/{c.tag}").value() for c in leaves}
-
-
-def _finite(s: str) -> float:
-    value = float(s.replace(",", ""))
-    if not math.isfinite(value):  # "nan", "inf", "1e999"
-        raise ValueError(s)
-    return value
-
-
-def _whole(s: str) -> int:
-    value = _finite(s)
-    if not value.is_integer():
-        raise ValueError(s)
-    return int(value)
-
-
-def _boolean(s: str) -> bool:
-    folded = s.strip().casefold()
-    if folded in ("true", "yes", "y", "1"):
-        return True
-    if folded in ("false", "no", "n", "0"):
-        return False
-    raise ValueError(s)
-
-
-def _side(s: str) -> str:
-    folded = s.strip().upper()
-    aliases = {"B": "BUY", "BUY": "BUY", "S": "SELL", "SELL": "SELL", "SHORT SELL": "SELL", "SS": "SELL"}
-    if folded not in aliases:
-        raise ValueError(s)
-    return aliases[folded]
-
-
-def _kind_for(root: _Node, alert_type: str, where: str) -> AlertKind:
+def _kind_for(root: Node, alert_type: str, where: str) -> AlertKind:
     kind = classify_alert_type(alert_type)
     supported = sorted({k for k in _TYPE_NAMES if _TYPE_NAMES[k] in _ROOT_KINDS[root.el.tag]})
     if kind is None:
@@ -267,7 +132,7 @@ _LISTING_TAGS = {"isin": ("ISIN",), "venue": ("Venue", "MIC", "Exchange", "Execu
                  "currency": ("Currency", "TradeCurrency")}
 
 
-def _listing(*nodes: _Node | None) -> Listing:
+def _listing(*nodes: Node | None) -> Listing:
     """The listing from the first of ``nodes`` that names each part (e.g. the trade, then MarketContext)."""
     found = {name: next((value for node in nodes if node is not None for tag in tags
                          if (value := node.text(tag, required=False))), None)
@@ -275,14 +140,14 @@ def _listing(*nodes: _Node | None) -> Listing:
     return Listing(**found)
 
 
-def _notes(node: _Node) -> tuple[str, ...]:
+def _notes(node: Node) -> tuple[str, ...]:
     notes = node.child("InvestigationNotes", required=False)
     if notes is None:
         return ()
     return tuple(text for n in notes.children("Note") if (text := n.value()))
 
 
-def _read_insider(root: _Node) -> InsiderDealingAlert:
+def _read_insider(root: Node) -> InsiderDealingAlert:
     alert_type = root.text("AlertType")
     _kind_for(root, alert_type, f"{root.path}/AlertType")
     trader = root.child("Trader")
@@ -329,7 +194,7 @@ def _read_insider(root: _Node) -> InsiderDealingAlert:
     )
 
 
-def _metadata(meta: _Node) -> AlertMetadata:
+def _metadata(meta: Node) -> AlertMetadata:
     return AlertMetadata(
         severity=meta.text("Severity", required=False),
         anomaly_score=meta.number("AnomalyScore", required=False),
@@ -337,7 +202,7 @@ def _metadata(meta: _Node) -> AlertMetadata:
     )
 
 
-def _regulatory(root: _Node) -> RegulatoryFlags:
+def _regulatory(root: Node) -> RegulatoryFlags:
     flags = root.child("RegulatoryFlags", required=False)
     if flags is None:
         return RegulatoryFlags()
@@ -348,7 +213,7 @@ def _regulatory(root: _Node) -> RegulatoryFlags:
     )
 
 
-def _read_smarts(root: _Node) -> WashTradeAlert | SpoofingAlert:
+def _read_smarts(root: Node) -> WashTradeAlert | SpoofingAlert:
     meta = root.child("AlertMetadata")
     alert_type = meta.text("AlertType")
     kind = _kind_for(root, alert_type, f"{meta.path}/AlertType")
@@ -405,7 +270,7 @@ def _read_smarts(root: _Node) -> WashTradeAlert | SpoofingAlert:
                           **common)
 
 
-def _read_spoofing(root: _Node, common: dict) -> SpoofingAlert:
+def _read_spoofing(root: Node, common: dict) -> SpoofingAlert:
     trader = root.child("Trader")
     activity = root.child("OrderActivity")
     nodes = activity.children("Order")
