@@ -26,6 +26,7 @@ import gevent.event
 import gevent.socket
 import pytest
 import redis
+from prometheus_client import REGISTRY
 from redis.connection import UnixDomainSocketConnection
 
 from agents.events import Event, EventType
@@ -141,6 +142,7 @@ def test_a_stream_is_counted_as_a_follower_before_it_reads_and_uncounted_after(m
             for queue in (first, second):
                 message = get(queue)
                 assert (message.id, message.data["html"]) == (2, "<p>2</p>")
+                assert message.delivered > queue.active_since  # the tick a gap it shows is read after
         assert followers(plain, run_id) == {token: b"1"}
         assert channel(run_id).encode() in hub._subscriber.subscribed  # still needed by the first stream
     assert followers(plain, run_id) == {}
@@ -235,21 +237,34 @@ def test_a_message_for_a_channel_nobody_here_follows_any_more_is_dropped(make_hu
 
 # ----------------------------------------------------------------------------- the cap and shutdown
 
+def metrics() -> tuple[float, float, float]:
+    """The worker's /metrics: open streams, open A2A streams, streams refused."""
+    return tuple(REGISTRY.get_sample_value(name) or 0.0 for name in (
+        "saa_sse_streams_open", "saa_a2a_streams_open", "saa_sse_streams_refused_total"))
+
+
 def test_the_cap_refuses_at_once_and_a_released_slot_is_counted_once(make_hub):
     hub = make_hub(max_streams=2)
+    start = metrics()
+
+    def counted() -> tuple[float, ...]:
+        return tuple(now - then for now, then in zip(metrics(), start, strict=True))
+
     first, second = hub.admit(), hub.admit("a2a")
-    assert hub.open_streams == 2
-    with pytest.raises(TooManyStreams):
+    assert hub.open_streams == 2 and counted() == (2, 1, 0)
+    with pytest.raises(TooManyStreams, match="2 streams open"):
         hub.admit()
+    assert counted() == (2, 1, 1)
     first.release()
     first.release()  # closing a response twice frees one place, not two
-    assert hub.open_streams == 1
+    assert hub.open_streams == 1 and counted() == (1, 1, 1)
     third = hub.admit()
     with pytest.raises(TooManyStreams):
         hub.admit("a2a")
     second.release()
+    assert counted() == (1, 0, 2)
     third.release()
-    assert hub.open_streams == 0
+    assert hub.open_streams == 0 and counted() == (0, 0, 2)
 
 
 def test_shutting_down_ends_every_stream_and_admits_no_more(make_hub):
@@ -279,6 +294,9 @@ def test_a_stream_that_reaches_its_lifetime_ends_and_one_that_waits_gets_heartbe
         ending = follow(hub.store, queue, run_id, 1, heartbeat=5, reads=hub.reads, until=time.monotonic() + 0.05)
         with pytest.raises(FeedClosed):
             next(ending)
+        over = follow(hub.store, queue, run_id, 1, heartbeat=5, reads=hub.reads, until=time.monotonic() - 1)
+        with pytest.raises(FeedClosed):
+            next(over)  # its lifetime is over already: it ends without waiting for a heartbeat
 
 
 def test_without_redis_a_client_stream_is_refused_and_a_keeper_goes_on(tmp_path):
