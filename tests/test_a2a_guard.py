@@ -162,7 +162,8 @@ def test_a_body_at_the_limit_is_read_and_one_byte_more_is_refused_whole(client, 
     assert over.status_code == 413
     code, _reason, metadata = error_of(over)
     assert code == INVALID_REQUEST and metadata == {"limitBytes": str(LIMIT)}
-    assert f"larger than the {LIMIT}-byte limit" in over.json["error"]["message"]
+    assert over.json["error"]["message"] == (f"The request is larger than the {LIMIT}-byte limit (an alert of "
+                                             "MAX_ALERT_BYTES, base64-encoded, plus the envelope).")
 
 
 def chunked(client, auth, body: bytes):

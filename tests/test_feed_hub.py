@@ -382,3 +382,22 @@ def test_a_failed_announcement_reaches_the_caller_and_the_next_one_is_written(ma
     del hub._clients[run_id]
     hub.announce([run_id])
     assert followers(plain, run_id) == {}
+
+
+def test_a_resync_keeps_trying_to_restore_the_followers_entry_until_redis_is_back(make_hub, plain, tmp_path, caplog):
+    hub, run_id = make_hub(), new_run()
+    with hub.subscription(run_id) as queue:
+        plain.delete(followers_key(run_id))
+        working = hub.client
+        hub.client = redis.Redis.from_url(f"unix://{tmp_path}/no-redis.sock")  # Redis still restarting
+        resync = gevent.spawn(hub._resync, channel(run_id).encode())
+        deadline = time.monotonic() + 5
+        while "could not restore the followers of run" not in caplog.text:
+            assert time.monotonic() < deadline and not resync.dead, "the resync neither retried nor said so"
+            gevent.sleep(0.01)  # polling a condition, with a deadline
+        assert f"could not restore the followers of run {run_id} (" in caplog.text
+        assert queue.empty()  # the streams re-read only once the entry is back: else events go unpublished
+        hub.client = working
+        assert get(queue) is RESYNC
+        resync.join(5)
+        assert resync.successful() and followers(plain, run_id) == {hub.token.encode(): b"1"}
