@@ -23,9 +23,11 @@ import uuid
 
 import gevent
 import gevent.event
+import gevent.queue
 import gevent.socket
 import pytest
 import redis
+from flask_sse import Message
 from prometheus_client import REGISTRY
 from redis.connection import UnixDomainSocketConnection
 
@@ -401,3 +403,67 @@ def test_a_resync_keeps_trying_to_restore_the_followers_entry_until_redis_is_bac
         assert get(queue) is RESYNC
         resync.join(5)
         assert resync.successful() and followers(plain, run_id) == {hub.token.encode(): b"1"}
+
+
+# ----------------------------------------------------------------------------- follow() with shared reads
+
+def test_a_gap_is_filled_by_a_read_of_its_own_not_one_that_began_before_the_message(make_hub):
+    """Another stream's read of the log, in flight since before the gap's message arrived, may predate
+    the missing event: joining it would lose that event. An old resync must not make it look recent."""
+    hub, run_id = make_hub(), new_run()
+    reads, queue, gate = hub.reads, gevent.queue.Queue(), gevent.event.Event()
+    reads.resynced = reads.now()  # a resync long ago
+    for seq in (1, 2):
+        append(hub.store, run_id, seq)
+    stream = follow(hub.store, queue, run_id, 0, heartbeat=3600, reads=reads)
+    assert [next(stream).event.seq, next(stream).event.seq] == [1, 2]
+
+    def stale_read():
+        before = hub.store.events(run_id, after=2)  # the log before 3 and 4 were appended
+        gate.wait()
+        return before
+
+    other = gevent.spawn(reads.read, ("events", run_id, 2), reads.now(), stale_read)
+    gevent.sleep(0)  # the other stream's read is now in flight
+    for seq in (3, 4):
+        append(hub.store, run_id, seq)
+    hub._listeners[channel(run_id).encode()].add(queue)
+    hub._on_message(channel(run_id).encode(), json.dumps(
+        {"data": {"event": event(run_id, 4).to_dict()}, "type": "step_progress", "id": 4}).encode())  # 3's was lost
+    with gevent.Timeout(10):
+        assert [next(stream).event.seq, next(stream).event.seq] == [3, 4]
+    gate.set()
+    other.join()
+    end = event(run_id, 5, end=True)
+    queue.put(Message({"event": end.to_dict(), "html": "<p>5</p>"}, type="run_completed", id=5))
+    with gevent.Timeout(10):
+        rest = list(stream)  # after the catch-up the stream goes on live, from the right place
+    assert [(item.event.seq, item.html) for item in rest] == [(5, "<p>5</p>")]
+
+
+def test_a_stream_goes_on_after_a_heartbeat(make_hub):
+    hub, run_id = make_hub(), new_run()
+    append(hub.store, run_id, 1)
+    queue = gevent.queue.Queue()
+    stream = follow(hub.store, queue, run_id, 1, heartbeat=0.01, reads=hub.reads)
+    assert next(stream) is HEARTBEAT
+    end = event(run_id, 2, end=True)
+    queue.put(Message({"event": end.to_dict()}, type="run_completed", id=2))
+    assert [item.event.seq for item in stream if item is not HEARTBEAT] == [2]
+
+
+def test_a_stream_past_its_lifetime_ends_without_waiting_for_a_heartbeat(make_hub):
+    hub, run_id = make_hub(), new_run()
+    append(hub.store, run_id, 1)
+    stream = follow(hub.store, gevent.queue.Queue(), run_id, 1, heartbeat=3600, reads=hub.reads,
+                    until=time.monotonic() - 1)
+    with gevent.Timeout(10), pytest.raises(FeedClosed):  # not after the hour's heartbeat
+        next(stream)
+
+
+def test_a_resubscription_confirmed_after_the_last_stream_left_changes_nothing(make_hub, plain):
+    hub, run_id = make_hub(), new_run()
+    with hub.subscription(run_id):
+        pass
+    hub._resync(channel(run_id).encode())
+    assert followers(plain, run_id) == {}
