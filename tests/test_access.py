@@ -16,6 +16,7 @@ from tests.servers import CSRF, Identity, provision
 from webapp.app import create_app
 from webapp.auth.access import A2A_METHODS, SEEN
 from webapp.config import Settings
+from webapp.record import audit
 from webapp.roles import ROLES, allows
 
 RUN = "/analyses/" + "d" * 32
@@ -200,10 +201,13 @@ def seen(client) -> int:
 def test_an_expired_session_says_so_to_json_clients_and_on_the_login_page(app, accounts):
     client = signed_in_session(app, accounts)
     seen_ago(client, 31 * 60)
-    response = client.get(RUN + ".json")
+    response = client.get(RUN + ".json", environ_base={"REMOTE_ADDR": "198.51.100.7"})
     assert response.status_code == 401
     assert response.json == {"error": "unauthenticated",
                              "message": "Your session ended after a period of inactivity; sign in again."}
+    [entry] = audit.page(app.extensions["saa"].db, limit=1)  # the newest: who, as what, from where, which request
+    assert (entry.action, entry.actor, entry.actor_role, entry.ip, entry.request_id) == (
+        "auth.session_expired", "test-analyst", "analyst", "198.51.100.7", response.headers["X-Request-ID"])
     client = signed_in_session(app, accounts)
     seen_ago(client, 31 * 60)
     page = client.get(RUN)
@@ -244,3 +248,17 @@ def test_a_request_id_is_taken_from_a_trusted_proxy_only_when_well_formed(redis_
         assert given == incoming
     else:
         assert given != incoming and re.fullmatch(r"[0-9a-f]{32}", given)
+
+
+def test_a_route_nobody_gave_an_access_rule_is_closed_to_everyone(redis_url, accounts, tmp_path, caplog):
+    settings = Settings.from_env(redis_url=redis_url, database_url=accounts.database_url, secret_key="k",
+                                 state_dir=tmp_path / "state")
+    app = create_app(settings)
+    app.add_url_rule("/new-feature", "new_feature", lambda: "the new feature")  # added, never given a rule
+    client = app.test_client()
+    for role in ROLES:
+        response = client.get("/new-feature", headers={**bearer(accounts, role), "Accept": "application/json"})
+        assert response.status_code == 403 and response.json == {"error": "forbidden",
+                                                                 "message": "This page has no access rule yet."}
+    assert client.get("/new-feature").status_code == 403  # not even a login redirect: nobody may
+    assert "endpoint new_feature has no access rule in webapp/auth/access.py: refused" in caplog.text
