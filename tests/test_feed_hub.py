@@ -103,6 +103,13 @@ def make_hub(server):
         hub.client.close()
 
 
+@pytest.fixture(autouse=True)
+def no_stream_hangs():
+    """Whatever breaks, a stream must never wait forever on the hub: a test that blocks this long fails."""
+    with gevent.Timeout(30, AssertionError("the hub left the stream waiting")):
+        yield
+
+
 def new_run() -> str:
     return uuid.uuid4().hex
 
