@@ -342,19 +342,58 @@ def test_a_read_joins_one_in_flight_only_if_it_began_after_the_callers_need():
 
 
 def test_a_failed_shared_read_fails_every_caller_and_the_next_read_starts_afresh():
-    reads = SharedReads()
+    reads, gate = SharedReads(), gevent.event.Event()
 
     def broken():
-        gevent.sleep(0)
+        gate.wait()
         raise redis.ConnectionError("down")
 
     since = reads.now()
     leader = gevent.spawn(reads.read, ("k",), since, broken)
     gevent.sleep(0)
-    joiner = gevent.spawn(reads.read, ("k",), since, broken)
+    joiner = gevent.spawn(reads.read, ("k",), since, lambda: "a read of its own")
+    gevent.sleep(0)  # the joiner is waiting on the leader's read
+    gate.set()
     gevent.joinall([leader, joiner])
     assert isinstance(leader.exception, redis.ConnectionError) and isinstance(joiner.exception, redis.ConnectionError)
     assert reads.read(("k",), reads.now(), lambda: "ok") == "ok"
+
+
+def test_streams_of_different_runs_reading_at_once_never_share_a_read(make_hub):
+    """Reads are shared by run and cursor only: a stream never gets another run's events."""
+    hub, reads, runs = make_hub(), SharedReads(), [new_run() for _ in range(3)]
+    queues = {run_id: Subscription() for run_id in runs}
+    for run_id in runs:
+        append(hub.store, run_id, 1)
+    for queue in queues.values():
+        queue.active_since = reads.now()  # all active before any read began: each could join any
+    firsts = [gevent.spawn(first_read, hub.store, queues[r], r, 0, reads) for r in runs]  # reads yield on I/O
+    gevent.joinall(firsts, raise_error=True)
+    assert [[e.run_id for e in g.value[0]] for g in firsts] == [[r] for r in runs]
+    streams = {r: follow(hub.store, queues[r], r, 0, heartbeat=3600, reads=reads, first=g.value)
+               for r, g in zip(runs, firsts, strict=True)}
+    for r, stream in streams.items():
+        assert next(stream).event.run_id == r
+        append(hub.store, r, 2, end=True)
+        queues[r].put(RESYNC)
+    reads.resynced = reads.now()
+    rest = [gevent.spawn(list, streams[r]) for r in runs]  # their catch-up reads run at once
+    gevent.joinall(rest, raise_error=True)
+    assert [[(item.event.run_id, item.event.seq) for item in g.value] for g in rest] == [[(r, 2)] for r in runs]
+
+
+def test_announcements_made_together_are_written_together_and_each_caller_told(make_hub, plain):
+    hub, runs = make_hub(), [new_run() for _ in range(4)]
+    for run_id in runs:
+        hub._clients[run_id] = 1
+    calls = [gevent.spawn(hub.announce, [run_id]) for run_id in runs]
+    gevent.joinall(calls, raise_error=True)
+    assert all(call.value > 0 for call in calls)
+    assert all(followers(plain, run_id) == {hub.token.encode(): b"1"} for run_id in runs)
+    for run_id in runs:
+        del hub._clients[run_id]
+    gevent.joinall([gevent.spawn(hub.announce, [run_id]) for run_id in runs], raise_error=True)
+    assert all(followers(plain, run_id) == {} for run_id in runs)
 
 
 def test_first_read_is_the_log_after_the_cursor_and_the_run_at_once(make_hub):
@@ -404,7 +443,9 @@ def test_a_resync_keeps_trying_to_restore_the_followers_entry_until_redis_is_bac
         while "could not restore the followers of run" not in caplog.text:
             assert time.monotonic() < deadline and not resync.dead, "the resync neither retried nor said so"
             gevent.sleep(0.01)  # polling a condition, with a deadline
-        assert f"could not restore the followers of run {run_id} (" in caplog.text
+        [warning] = {r.getMessage() for r in caplog.records if "could not restore" in r.getMessage()}
+        assert warning.startswith(f"could not restore the followers of run {run_id} (Error ")
+        assert warning.endswith("); retrying")
         assert queue.empty()  # the streams re-read only once the entry is back: else events go unpublished
         hub.client = working
         assert get(queue) is RESYNC
