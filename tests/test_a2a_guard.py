@@ -246,4 +246,20 @@ def test_a_redis_outage_is_a_json_rpc_error_with_503_and_retry_after(accounts, t
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     code, _reason, metadata = error_of(response)
     assert code == -32603 and metadata == {"retryAfterSeconds": "5"}
-    assert "tasks are safe" in response.json["error"]["message"]
+    assert response.json["error"]["message"] == "The task store is unavailable for a moment; tasks are safe. Retry " \
+                                                "shortly."
+
+
+def test_an_unexpected_failure_is_logged_and_answered_without_its_details(client, auth, monkeypatch, caplog):
+    from webapp.a2a import rpc
+
+    def broken(_call):
+        raise RuntimeError("secret detail of a bug")
+
+    monkeypatch.setitem(rpc.HANDLERS, "GetTask", broken)
+    response = client.post("/a2a", json=UNKNOWN_TASK, headers=auth)
+    assert response.status_code == 500 and error_of(response)[0] == -32603
+    assert response.json["error"]["message"] == "Internal error; it has been logged."
+    assert "secret detail" not in response.text
+    [record] = [r for r in caplog.records if r.name == "webapp.a2a.guard"]
+    assert record.getMessage() == "A2A request failed" and "secret detail of a bug" in caplog.text  # with its traceback
