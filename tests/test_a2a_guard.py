@@ -139,7 +139,7 @@ def test_json_bodies_are_read(client, auth, content_type):
 @pytest.mark.parametrize(("content_type", "said"), [
     ("text/plain", "was sent as text/plain"),               # what a no-cors fetch from another page can send
     ("application/x-www-form-urlencoded", "was sent as application/x-www-form-urlencoded"),
-    ("multipart/form-data; boundary=x", "was sent as multipart/form-data"),
+    ("multipart/form-data; boundary=x", "was sent as multipart/form-data"),  # the parameters are not repeated
     ("application/jsonp", "was sent as application/jsonp"),
     (None, "had no Content-Type"),
 ])
@@ -149,7 +149,7 @@ def test_other_content_types_are_refused_for_every_method(client, auth, content_
     code, _reason, metadata = error_of(response)
     assert code == CONTENT_TYPE_NOT_SUPPORTED and response.status_code == 200
     message = response.json["error"]["message"]
-    assert message.startswith("JSON-RPC requests must be sent as application/json; this one ") and said in message
+    assert message == f"JSON-RPC requests must be sent as application/json; this one {said}."
     assert metadata == {"contentType": (content_type or "").split(";")[0]}
 
 
@@ -178,6 +178,32 @@ def test_a_chunked_body_over_the_limit_is_refused_not_cut_at_it(client, auth, ex
     assert chunked(client, auth, padded(UNKNOWN_TASK, LIMIT)).status_code == 200
     over = chunked(client, auth, padded(UNKNOWN_TASK, LIMIT + extra))
     assert over.status_code == 413 and error_of(over)[0] == INVALID_REQUEST
+
+
+class Endless(io.RawIOBase):
+    """A chunked body that never ends (a slow-loris upload): spaces, forever — reading four limits' worth of it
+    fails the request, as a server that reads until the end never would have stopped."""
+
+    def __init__(self):
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        self.read_bytes += len(buffer)
+        if self.read_bytes > 4 * LIMIT:
+            raise AssertionError("the server kept reading an endless body")
+        buffer[:] = b" " * len(buffer)
+        return len(buffer)
+
+
+def test_a_chunked_body_that_never_ends_is_refused_after_the_limit_not_read_to_its_end(client, auth):
+    body = Endless()
+    response = client.post("/a2a", input_stream=io.BufferedReader(body), headers=auth,
+                           content_type="application/json", environ_overrides={"wsgi.input_terminated": True})
+    assert response.status_code == 413 and error_of(response)[0] == INVALID_REQUEST
+    assert body.read_bytes <= 2 * LIMIT
 
 
 def nested(levels: int) -> dict:
