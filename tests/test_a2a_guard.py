@@ -200,8 +200,8 @@ class Endless(io.RawIOBase):
 
 def test_a_chunked_body_that_never_ends_is_refused_after_the_limit_not_read_to_its_end(client, auth):
     body = Endless()
-    response = client.post("/a2a", input_stream=io.BufferedReader(body), headers=auth,
-                           content_type="application/json", environ_overrides={"wsgi.input_terminated": True})
+    response = client.post("/a2a", headers=auth, content_type="application/json",
+                           environ_overrides={"wsgi.input": io.BufferedReader(body), "wsgi.input_terminated": True})
     assert response.status_code == 413 and error_of(response)[0] == INVALID_REQUEST
     assert body.read_bytes <= 2 * LIMIT
 
