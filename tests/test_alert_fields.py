@@ -233,7 +233,7 @@ def test_insider_alert_types_are_recognised_whatever_their_punctuation(alert_typ
 
 def test_an_alert_type_in_the_wrong_shape_lists_the_types_that_shape_takes():
     assert refused(WASH.replace("<AlertType>WashTrade", "<AlertType>Insider Dealing")) == (
-        "Alert type 'Insider Dealing' is a insider dealing alert, which does not use the <SmartsAlert> shape "
+        "Alert type 'Insider Dealing' is an insider dealing alert, which does not use the <SmartsAlert> shape "
         "(expected types: layering, spoofing, spoofinglayering, washtrade, washtrading).")
     assert refused(WASH.replace("<AlertType>WashTrade", "<AlertType>Ramping")) == (
         "Unknown alert type 'Ramping' in SmartsAlert/AlertMetadata/AlertType. This analyzer investigates insider "
