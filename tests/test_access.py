@@ -130,7 +130,7 @@ def test_a_role_without_the_permission_gets_403_as_a_page_a_fragment_or_json(cli
     message = "Your role (admin) does not allow this."
     page = client.get(RUN, headers=admin)
     assert page.status_code == 403 and page.mimetype == "text/html" and message in page.text
-    assert "<html" in page.text
+    assert "<html" in page.text and "<h1>403</h1>" in page.text
     fragment = client.get(RUN, headers={**admin, "HX-Request": "true"})
     assert fragment.status_code == 403 and message in fragment.text and "<html" not in fragment.text
     as_json = client.get(RUN, headers={**admin, "Accept": "application/json"})
