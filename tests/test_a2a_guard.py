@@ -277,12 +277,12 @@ def test_a_redis_outage_is_a_json_rpc_error_with_503_and_retry_after(accounts, t
 
 
 def test_an_unexpected_failure_is_logged_and_answered_without_its_details(client, auth, monkeypatch, caplog):
-    from webapp.a2a import rpc
+    from webapp.a2a import methods
 
     def broken(_call):
         raise RuntimeError("secret detail of a bug")
 
-    monkeypatch.setitem(rpc.HANDLERS, "GetTask", broken)
+    monkeypatch.setitem(methods.HANDLERS, "GetTask", broken)
     response = client.post("/a2a", json=UNKNOWN_TASK, headers=auth)
     assert response.status_code == 500 and error_of(response)[0] == -32603
     assert response.json["error"]["message"] == "Internal error; it has been logged."
