@@ -120,8 +120,10 @@ def _kind_for(root: Node, alert_type: str, where: str) -> AlertKind:
             "'Layering')."
         )
     if kind not in _ROOT_KINDS[root.el.tag]:
+        label = kind.label.lower()
+        article = "an" if label[0] in "aeiou" else "a"
         raise AlertError(
-            f"Alert type {alert_type!r} is a {kind.label.lower()} alert, which does not use the "
+            f"Alert type {alert_type!r} is {article} {label} alert, which does not use the "
             f"<{root.el.tag}> shape (expected types: {', '.join(supported)})."
         )
     return kind
