@@ -48,7 +48,8 @@ from webapp.feed import (
     first_read,
     follow,
 )
-from webapp.store import Append, RunStore, channel, control_channel, followers_key
+from webapp.keys import channel, control_channel, followers_key
+from webapp.store import Append, RunStore
 
 
 class GeventUnixConnection(UnixDomainSocketConnection):
