@@ -50,5 +50,7 @@ fi
 .venv/bin/ruff check .
 # Two worker processes, one test file each at a time (module fixtures stay within a file): much of
 # the suite waits on servers and browsers, so two cores run two files at once. TEST_WORKERS=0 runs
-# everything in this process.
-exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile "$@"
+# everything in this process. A worker that dies ends the run at once, naming the test it was
+# running: pytest-xdist 3.8 can otherwise wait forever after replacing it under --dist loadfile
+# (pytest-dev/pytest-xdist#784, #1378).
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile --max-worker-restart 0 "$@"
