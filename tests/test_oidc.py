@@ -99,6 +99,9 @@ def test_roles_come_from_the_providers_claim(sso_server, anonymous_page, page_er
     expect(page.locator("#upload-form")).to_have_count(0)  # auditors read, they do not upload
     expect(page.get_by_role("link", name="Audit trail")).to_be_visible()
 
+    # Leave the queue first: its live stream would reconnect without the cookies and be refused (401)
+    # under a page nobody is looking at (seeded run 1691647805 caught that).
+    page.goto("about:blank")
     page.context.clear_cookies()
     sign_on(page, sso_server, "mallory")  # her claim maps to no role here
     expect(page.locator("#signin-error")).to_contain_text("has no role in this application")
