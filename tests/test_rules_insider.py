@@ -108,6 +108,17 @@ def test_news_silence_and_the_strongest_public_item_counting_once():
     assert on({"news": {"direction_before": ["c"]}})["ID-M6"] == -15
 
 
+def test_a_news_mitigation_quotes_at_most_three_items_and_only_the_strongest_kind_speaks():
+    from agents.insider_dealing import _news_mitigation
+
+    facts = {"reported_before": ["r1", "r2", "r3", "r4"], "direction_before": ["d1"]}
+    assert _news_mitigation("reported_before", facts) == "r1; r2; r3."
+    assert _news_mitigation("direction_before", facts) is None
+    assert _news_mitigation("direction_before", {"direction_before": ["d1"]}) == "d1."
+    assert _news_mitigation("disclosed_before", {"disclosed_before": ["x"], "reported_before": ["y"]}) == "x."
+    assert _news_mitigation("disclosed_before", {"disclosed_before": []}) is None
+
+
 @pytest.mark.parametrize(("facts", "fires"), [
     ({"peers_same_side": 0, "coverage": True}, "ID-R10"), ({"peers_same_side": 0, "coverage": False}, None),
     ({"peers_same_side": 3}, "ID-M2"), ({"peers_same_side": 2}, None)])
