@@ -139,7 +139,7 @@ def _no_pattern(f: dict, a: WashTradeAlert) -> str | None:
         return None
     if f.get("offsetting_pairs", 0) <= 1:
         return f"No other offsetting pairs between these accounts since {f['window_start']}."
-    if not f.get("two_way"):
+    if not f.get("two_way") and not _one_way_allowed(f):  # one-way pairs are allocations only between strangers
         flows = ", ".join(f.get("flows", []))
         return (f"{f['offsetting_pairs']} pairs since {f['window_start']}, all one way ({flows}): "
                 "between separately owned, unlinked accounts each moved the shares to the buyer — changes of "

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from tests.servers import CSRF, Identity, provision
 from webapp.app import create_app
+from webapp.auth import access
 from webapp.auth.access import A2A_METHODS, SEEN
 from webapp.config import Settings
 from webapp.record import audit
@@ -220,12 +222,48 @@ def test_a_session_stays_signed_in_before_the_idle_timeout(app, accounts):
     assert client.get(RUN + ".json").status_code == 404  # in: there is no such run
 
 
-def test_the_cookie_notes_activity_at_most_every_fifteen_seconds(app, accounts):
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """The access hook's clock stopped, so a boundary second is the second the test names."""
+    now = int(time.time())
+    monkeypatch.setattr(access, "time", SimpleNamespace(time=lambda: now))
+    return now
+
+
+def seen_at(client, moment: int) -> None:
+    with client.session_transaction() as session:
+        session[SEEN] = moment
+
+
+@pytest.mark.parametrize(("idle", "signed_in"), [(30 * 60, True), (30 * 60 + 1, False)])
+def test_the_idle_timeout_ends_the_session_one_second_after_it_is_reached(app, accounts, frozen_clock, idle,
+                                                                            signed_in):
     client = signed_in_session(app, accounts)
-    recent = seen_ago(client, 13)
-    assert client.get("/").status_code == 200 and seen(client) == recent  # not rewritten for idleness alone
-    older = seen_ago(client, 15)
-    assert client.get("/").status_code == 200 and seen(client) > older
+    seen_at(client, frozen_clock - idle)
+    assert client.get(RUN + ".json").status_code == (404 if signed_in else 401)
+
+
+@pytest.mark.parametrize(("ago", "rewritten"), [(14, False), (15, True)])
+def test_the_cookie_notes_activity_at_most_every_fifteen_seconds(app, accounts, frozen_clock, ago, rewritten):
+    client = signed_in_session(app, accounts)
+    seen_at(client, frozen_clock - ago)
+    assert client.get("/").status_code == 200
+    assert seen(client) == (frozen_clock if rewritten else frozen_clock - ago)  # not rewritten for idleness alone
+
+
+# What each role's pages offer: the links of the account bar and the upload form follow the same
+# permissions as the routes (a button for a role the server would refuse is a broken promise).
+@pytest.mark.parametrize(("role", "page", "links", "uploads"), [
+    ("analyst", "/", ["Work queue", "Analyses"], True),
+    ("reviewer", "/", ["Work queue", "Analyses"], True),
+    ("auditor", "/", ["Work queue", "Analyses", "Audit trail"], False),
+    ("admin", "/admin/users", ["Accounts"], False),
+])
+def test_each_role_is_offered_exactly_what_its_permissions_allow(app, accounts, role, page, links, uploads):
+    html = signed_in_session(app, accounts, role).get(page).text
+    bar = re.search(r'<nav class="account".*?</nav>', html, re.S).group(0)
+    assert re.findall(r"<a [^>]*>([^<]+)</a>", bar) == links
+    assert ('id="upload-form"' in html) is uploads
 
 
 @pytest.mark.parametrize(("trusted_proxies", "incoming", "kept"), [
