@@ -223,10 +223,13 @@ GUARDS = (
 
 
 def describe(alert: WashTradeAlert, evidence: dict[str, Evidence]) -> str:
+    days = sorted({t.trade_date for t in alert.trades})
     legs = "; ".join(f"#{t.sequence} {t.account_id} {t.side} {t.quantity:,} {t.symbol} @ {t.price:,.2f}"
+                     + (f" on {t.trade_date}" if len(days) > 1 else "")  # legs on several days: each says its own
                      + (f" at {t.trade_time.isoformat(timespec='milliseconds')}" if t.trade_time else "")
                      for t in alert.trades)
-    return f"On {alert.trades[0].trade_date} the flagged accounts traded {alert.symbol}: {legs}."
+    when = f"On {days[0]}" if len(days) == 1 else f"From {days[0]} to {days[-1]}"
+    return f"{when} the flagged accounts traded {alert.symbol}: {legs}."
 
 
 def stor_fields(alert: WashTradeAlert, evidence: dict[str, Evidence]) -> dict:

@@ -188,6 +188,18 @@ def test_the_description_lists_every_leg_with_its_time_when_known():
                                               "@ 1,234.50 at 09:30:01.250; #2 B SELL 1,000 ACME @ 20.00.")
 
 
+
+def test_legs_on_several_days_each_say_their_day():
+    from datetime import date
+
+    alert = wash_alert()
+    first, second = alert.trades
+    alert = alert.model_copy(update={"trades": (first, second.model_copy(update={"trade_date": date(2024, 3, 14)}))})
+    assert wash_trade.describe(alert, {}) == (
+        "From 2024-03-13 to 2024-03-14 the flagged accounts traded ACME: #1 A BUY 1,000 ACME @ 20.00 on 2024-03-13 at "
+        "10:00:00.000; #2 B SELL 1,000 ACME @ 20.00 on 2024-03-14 at 10:00:00.500.")
+
+
 @pytest.mark.parametrize("relationship", [{}, SAME_OWNER], ids=["linked", "same owner"])
 def test_one_way_pairs_between_related_accounts_are_not_called_allocations(relationship):
     """WT-M4's one-way branch speaks of separately owned, unlinked accounts: between one owner's (or linked)
