@@ -50,7 +50,7 @@ def _fast_days(f: dict) -> str:
     days = len(f.get("fast_cancel_episode_days", []))
     if not days:
         return ""
-    return (f"; orders cancelled within {orders.FAST_CANCEL_SECONDS:.0f} s on {days}"
+    return (f"; orders cancelled within {orders.FAST_CANCEL_SECONDS:.0f} s on {plural(days, 'day')}"
             + (", the trader's style on most days, not counted" if f.get("fast_cancel_style") else ""))
 
 
@@ -67,7 +67,7 @@ def _payoff(f: dict, a) -> str | None:
     if f.get("executions_after_pull"):
         parts.append(f"{plural(f['executions_after_pull'], 'execution')} of an opposite order placed while they "
                      f"rested, {f['seconds_after_pull']:.1f} s after a layer was pulled"
-                     + (f" (the uncross of an auction: {f['auction_phase']})" if f.get("auction_phase") else ""))
+                     + (f" (the uncross of an auction — {f['auction_phase']})" if f.get("auction_phase") else ""))
     if not parts:
         return None
     return (f"{plural(f['opposite_executed_quantity'], 'share')} filled on the other side: " + "; ".join(parts) + ".")
@@ -79,7 +79,7 @@ def _genuine_rest(f: dict, a) -> str | None:
     Invest: half a minute; SEC In re Briargate: minutes in the pre-open)."""
     if (f.get("median_layer_lifetime_s") or 0) <= SLOW_LIFETIME_S or f.get("auction_phase") or _paid_off(f):
         return None
-    return f"Median layer lifetime {f['median_layer_lifetime_s']:.0f} s."
+    return f"Median layer lifetime {f['median_layer_lifetime_s']:.1f} s."  # 60.4 s is above 60 s: say so
 
 
 RULES = (
@@ -102,7 +102,7 @@ RULES = (
     Rule("SP-R5", "red_flag", 15, "order_history", "The pattern recurs",
          lambda f, a: (f"The episode's signature on {len(f['pattern_days'])} earlier occasions: "
                        f"{', '.join(f['pattern_days'])} (layers pulled around an execution on the other side on "
-                       f"{len(f['layering_days'])}" + _fast_days(f) + ")."
+                       f"{plural(len(f['layering_days']), 'day')}" + _fast_days(f) + ")."
                        if len(f.get("pattern_days", [])) >= 2 else None),
          cite=("episodes",)),
     Rule("SP-R6", "red_flag", 10, "order_history", "Far above the trader's usual cancellation rate",
@@ -148,7 +148,8 @@ GUARDS = (
 def describe(alert: SpoofingAlert, evidence: dict[str, Evidence]) -> str:
     who = alert.trader
     first, last = alert.orders[0].timestamp, alert.orders[-1].timestamp
-    return (f"{who.name or who.trader_id} ({who.trader_id}) sent {plural(len(alert.orders), 'order event')} in "
+    named = f"{who.name} ({who.trader_id})" if who.name else f"Trader {who.trader_id}"
+    return (f"{named} sent {plural(len(alert.orders), 'order event')} in "
             f"{alert.symbol} on {alert.trade_date} between {first.time().isoformat(timespec='milliseconds')} and "
             f"{last.time().isoformat(timespec='milliseconds')}.")
 
