@@ -11,6 +11,7 @@ an account per role (tests.servers.provision); every server started here uses it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -26,7 +27,7 @@ from playwright.sync_api import sync_playwright
 
 from agents.events import Event
 from tests.postgres import PostgresServer
-from tests.servers import CSRF, IDENTITY_VAR, REPO, AppServer, Identity, provision, sign_in
+from tests.servers import CSRF, IDENTITY_VAR, REPO, STARTED, AppServer, Identity, provision, sign_in
 from webapp.embedded_redis import EmbeddedRedis
 from webapp.keys import events_key, followers_key
 
@@ -72,6 +73,34 @@ def until_followed(client: redis.Redis, run_id: str, timeout: float = 10.0) -> N
     while not client.hlen(followers_key(run_id)):
         assert time.monotonic() < deadline, f"no stream followed run {run_id} within {timeout}s"
         time.sleep(0.01)  # polling a condition, with a deadline
+
+
+CALL_STARTED = pytest.StashKey[float]()
+SERVER_LOG_TAIL = 60
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Note when each test's body begins: a failure then shows the logs its servers wrote meanwhile."""
+    item.stash[CALL_STARTED] = time.time()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed served test carries the tail of every app server log written during it: the server's side
+    of a dropped connection or a 5xx (a worker killed, a traceback) is what explains such a failure, and
+    the logs' temporary directories are gone by the time anyone reads the report."""
+    report = yield
+    started = item.stash.get(CALL_STARTED, None)
+    if report.when == "call" and report.failed and started is not None:
+        for server in STARTED:
+            with contextlib.suppress(OSError):
+                if server.log_path.stat().st_mtime >= started:
+                    tail = server.log_text().splitlines()[-SERVER_LOG_TAIL:]
+                    report.sections.append((f"server log {server.log_path.name} (last {len(tail)} lines)",
+                                            "\n".join(tail)))
+    return report
 
 
 def pytest_collection_modifyitems(items):

@@ -104,6 +104,9 @@ def sign_in(http: httpx.Client, identity: Identity, role: str = "analyst") -> ht
     return landing
 
 
+STARTED: list[AppServer] = []  # every server this test process started, for the logs of a failed test
+
+
 @dataclass
 class AppServer:
     """One gunicorn instance (master + gevent workers) serving the app."""
@@ -123,6 +126,7 @@ class AppServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> AppServer:
+        STARTED.append(self)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
