@@ -85,9 +85,19 @@ def indicators(alert: InsiderDealingAlert) -> Evidence:
     if an.estimated_profit:
         summary += f"; estimated profit {an.estimated_profit:,.0f}"
     if ev is not None:
-        summary += f"; event {ev.event_date}, {plural(facts['days_before_event'], 'day')} after the trade"
+        summary += f"; event {ev.event_date}, {_event_gap(facts['days_before_event'])}"
     return Evidence(tool=ALERT, title="Surveillance indicators", summary=summary + ".", facts=facts,
                     citations=citations)
+
+
+MORE = " …"  # a list cut short says so
+
+
+def _event_gap(days: int) -> str:
+    """Where the event falls from the trade, in words: an event before the trade is not "-2 days after"."""
+    if days == 0:
+        return "the day of the trade"
+    return f"{plural(abs(days), 'day')} {'after' if days > 0 else 'before'} the trade"
 
 
 def _lots(ds, a: InsiderDealingAlert) -> list[dict]:
@@ -154,8 +164,11 @@ def _outcome(f: dict, a: InsiderDealingAlert) -> str:
     built = f.get("position_qty") or a.activity.quantity
     start = (f"from the {built:,.0f} shares' average price {f['position_price']:,.2f} (the position built in the "
              f"run-up)" if built != a.activity.quantity else "from the trade price")
+    amount = f['profit_or_loss_avoided']
+    if amount < 0:  # the move went against the position: say what it cost, never "a profit of -6,000"
+        what, amount = ("a loss" if a.activity.side == "BUY" else "a gain forgone"), -amount
     return (f"{f['move_pct']:+.1f}% {start} to {f['reference_close']:,.2f} on {f['reference_date']} "
-            f"({f['reference_reason']}): {what} of {f['profit_or_loss_avoided']:,.0f}")
+            f"({f['reference_reason']}): {what} of {amount:,.0f}")
 
 
 def _gain(f: dict, a: InsiderDealingAlert) -> str | None:
@@ -166,7 +179,7 @@ def _gain(f: dict, a: InsiderDealingAlert) -> str | None:
 
 def _against(f: dict, a: InsiderDealingAlert) -> str | None:
     if f.get("reference_date") and not f.get("favourable_move") and f.get("material_move"):
-        return f"Price moved against the position, {_outcome(f, a)} (a loss to the trader)."
+        return f"Price moved against the position, {_outcome(f, a)} to the trader."
     return None
 
 
@@ -223,11 +236,11 @@ def _plan(f: dict, a: InsiderDealingAlert) -> str | None:
     under_plan = [t for t in f.get("same_size_trades", []) if plan["adopted"] < t["date"] < horizon]
     if len(under_plan) < PLAN_TRADES:
         return None
+    dates = ", ".join(t["date"] for t in under_plan[:6]) + MORE * (len(under_plan) > 6)
     return (f"The trade follows a documented plan: “{plan['text']}”. Adopted {adopted}, "
             f"{plural((trade - adopted).days, 'day')} before the trade (cooling-off {cooling} days)"
             f"; {plural(len(under_plan), 'earlier trade')} of the same side and size under it before the event's "
-            f"run-up ({', '.join(t['date'] for t in under_plan[:6])}): the plan, not the trader, set this trade's "
-            "timing and size.")
+            f"run-up ({dates}): the plan, not the trader, set this trade's timing and size.")
 
 
 def _index_mandate(f: dict, a: InsiderDealingAlert) -> str | None:
@@ -359,13 +372,16 @@ def describe(alert: InsiderDealingAlert, evidence: dict[str, Evidence]) -> str:
     role = ""
     if profile and profile.ok:
         role = f", {profile.facts['role']} in {profile.facts['department']}"
-    text = (f"{who.name or who.trader_id} ({who.trader_id}{role}) "
+    named = f"{who.name} ({who.trader_id}{role})" if who.name else f"Trader {who.trader_id}" + (f" ({role[2:]})"
+                                                                                            if role else "")
+    text = (f"{named} "
             f"{'bought' if act.side == 'BUY' else 'sold'} {act.quantity:,} {act.symbol} at {act.price:,.2f} "
             f"(value {act.total_value:,.0f}) on {act.trade_date}")
     days = _days_before(alert)
     if alert.related_event:
         ev = alert.related_event
-        when = f"{plural(days, 'day')} before" if days is not None and days >= 0 else "after"
+        when = ("on the day of" if days == 0 else f"{plural(days, 'day')} before" if days is not None and days > 0
+                else "after")
         text += f", {when} the {ev.event_type} on {ev.event_date}"
         if ev.description:
             text += f" ({ev.description})"
