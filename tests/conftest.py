@@ -27,7 +27,18 @@ from playwright.sync_api import sync_playwright
 
 from agents.events import Event
 from tests.postgres import PostgresServer
-from tests.servers import CSRF, IDENTITY_VAR, REPO, STARTED, AppServer, Identity, provision, sign_in
+from tests.servers import (
+    CSRF,
+    IDENTITY_VAR,
+    REPO,
+    RUNNING_FILE,
+    STARTED,
+    STARTED_BY,
+    AppServer,
+    Identity,
+    provision,
+    sign_in,
+)
 from webapp.embedded_redis import EmbeddedRedis
 from webapp.keys import events_key, followers_key
 
@@ -80,6 +91,12 @@ SERVER_LOG_TAIL = 60
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    RUNNING_FILE[0] = str(item.path)  # servers its fixtures start belong to this file
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """Note when each test's body begins: a failure then shows the logs its servers wrote meanwhile."""
     item.stash[CALL_STARTED] = time.time()
@@ -88,15 +105,15 @@ def pytest_runtest_call(item):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A failed served test carries the tail of every app server log written during it: the server's side
+    """A failed served test carries the tail of each of its file's app server logs written during it: the server's side
     of a dropped connection or a 5xx (a worker killed, a traceback) is what explains such a failure, and
     the logs' temporary directories are gone by the time anyone reads the report."""
     report = yield
     started = item.stash.get(CALL_STARTED, None)
     if report.when == "call" and report.failed and started is not None:
-        for server in STARTED:
+        for server in STARTED:  # this file's servers (others may still log: their Redis is gone)
             with contextlib.suppress(OSError):
-                if server.log_path.stat().st_mtime >= started:
+                if STARTED_BY.get(id(server)) == str(item.path) and server.log_path.stat().st_mtime >= started:
                     tail = server.log_text().splitlines()[-SERVER_LOG_TAIL:]
                     report.sections.append((f"server log {server.log_path.name} (last {len(tail)} lines)",
                                             "\n".join(tail)))

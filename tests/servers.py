@@ -105,6 +105,8 @@ def sign_in(http: httpx.Client, identity: Identity, role: str = "analyst") -> ht
 
 
 STARTED: list[AppServer] = []  # every server this test process started, for the logs of a failed test
+STARTED_BY: dict[int, str] = {}  # id(server) -> the test file that started it (a failed test shows its own)
+RUNNING_FILE = [""]  # the test file being set up or run in this process
 
 
 @dataclass
@@ -127,6 +129,7 @@ class AppServer:
 
     def start(self) -> AppServer:
         STARTED.append(self)
+        STARTED_BY[id(self)] = RUNNING_FILE[0]
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))

@@ -73,20 +73,34 @@ RETRY_LOOPS = re.compile(r'(keeper\.py", line \d+, in keep|runner\.py", line \d+
                          r'|lifecycle\.py", line \d+, in _sweep_forever|workqueue\.py", line \d+, in _loop)$', re.M)
 
 
+# gevent's monitor report header: "<ctime> : Greenlet <...> appears to be blocked" (to the second).
+BLOCK_REPORT = re.compile(r"^(.+?) : Greenlet .* appears to be blocked$", re.M)
+RECURRING_SECONDS = 3
+
+
 def hub_blocks(log: str) -> list[str]:
     """Stacks that gevent's monitor thread found holding the hub (GEVENT_MAX_BLOCKING_TIME, 100 ms here)
-    in a Redis retry loop, or importing a module after the worker had booted. Only those: on a loaded
-    machine a worker that is simply not given a core for 100 ms is reported too, wherever it was, and a
-    worker importing the app while it boots always is. A loop that spins instead of yielding is
-    reported with its own frames every time the monitor looks."""
+    in a Redis retry loop, or importing a module after the worker had booted.
+
+    A retry loop that blocks (a blocking sleep or connect) or spins does so at every retry, all through
+    the outage: it is reported again and again, over many seconds. On a loaded machine a worker that is
+    simply not given a core for 100 ms is reported too, wherever it was — once, or a few times within a
+    second or two — and a worker importing the app while it boots always is. So a retry loop counts when
+    its reports fall in RECURRING_SECONDS distinct seconds or more; an import after boot counts at once."""
+    headers = list(BLOCK_REPORT.finditer(log))
+    seconds: dict[str, set[str]] = {}
     found = []
-    for report in log.split("appears to be blocked")[1:]:
+    for header, following in zip(headers, [*headers[1:], None], strict=True):
+        report = log[header.end():following.start() if following else len(log)]
         stack = report.split("Blocked Stack", 1)[-1].split("*" * 20, 1)[0]
         if "in init_process" in stack:  # the worker booting: importing the app, post_worker_init
             continue
-        if RETRY_LOOPS.search(stack) or "<frozen importlib._bootstrap" in stack:
+        if "<frozen importlib._bootstrap" in stack:
             found.append(stack)
-    return found
+        elif (loop := RETRY_LOOPS.search(stack)) is not None:
+            seconds.setdefault(loop.group(0), set()).add(header.group(1))
+    return found + [f"{loop} blocked the hub at {', '.join(sorted(when))}" for loop, when in seconds.items()
+                    if len(when) >= RECURRING_SECONDS]
 
 
 def start_run(session: Browser, name: str) -> str:
