@@ -242,6 +242,9 @@ def test_a_plans_record_quotes_at_most_six_dates():
                   side="SELL", event_date=days(45))
     assert "7 earlier trades of the same side and size" in text
     assert "(2023-09-20, 2023-10-01, 2023-11-01, 2023-12-01, 2024-01-01, 2024-02-01 …)" in text  # cut short: says so
+    six = detail("ID-M8", {"trader_profile": {"plan": PLAN}, "trader_history": {"same_size_trades": trades[:6]}},
+                 side="SELL", event_date=days(45))
+    assert "(2023-09-20, 2023-10-01, 2023-11-01, 2023-12-01, 2024-01-01, 2024-02-01)" in six  # all of them: no mark
 
 
 # ----------------------------------------------------------------------------- the case as the analyst opens it

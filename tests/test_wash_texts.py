@@ -194,10 +194,13 @@ def test_legs_on_several_days_each_say_their_day():
 
     alert = wash_alert()
     first, second = alert.trades
-    alert = alert.model_copy(update={"trades": (first, second.model_copy(update={"trade_date": date(2024, 3, 14)}))})
+    third = second.model_copy(update={"sequence": 3, "trade_date": date(2024, 3, 15), "trade_time": None})
+    alert = alert.model_copy(update={"trades": (first, second.model_copy(update={"trade_date": date(2024, 3, 14)}),
+                                                third)})
     assert wash_trade.describe(alert, {}) == (
-        "From 2024-03-13 to 2024-03-14 the flagged accounts traded ACME: #1 A BUY 1,000 ACME @ 20.00 on 2024-03-13 at "
-        "10:00:00.000; #2 B SELL 1,000 ACME @ 20.00 on 2024-03-14 at 10:00:00.500.")
+        "From 2024-03-13 to 2024-03-15 the flagged accounts traded ACME: #1 A BUY 1,000 ACME @ 20.00 on 2024-03-13 at "
+        "10:00:00.000; #2 B SELL 1,000 ACME @ 20.00 on 2024-03-14 at 10:00:00.500; #3 B SELL 1,000 ACME @ 20.00 on "
+        "2024-03-15.")
 
 
 @pytest.mark.parametrize("relationship", [{}, SAME_OWNER], ids=["linked", "same owner"])
@@ -207,3 +210,10 @@ def test_one_way_pairs_between_related_accounts_are_not_called_allocations(relat
     found = fired("wash", wash_alert(), {REL: relationship, HISTORY: {**ONE_WAY, "offsetting_pairs": 2}})
     assert "WT-M4" not in found and "WT-R6" not in found
     assert fired("wash", wash_alert(), {REL: UNRELATED, HISTORY: {**ONE_WAY, "offsetting_pairs": 2}})["WT-M4"] == -10
+
+
+def test_two_way_pairs_short_of_a_pattern_are_not_called_allocations():
+    """Fewer than WT-R6's three pairs, going both ways between separately owned accounts: no pattern, and no
+    change of ownership either (the shares came back) — WT-M4 says nothing."""
+    found = fired("wash", wash_alert(), {REL: UNRELATED, HISTORY: {**REPEATED, "offsetting_pairs": 2, "two_way": True}})
+    assert "WT-M4" not in found and "WT-R6" not in found
