@@ -3,6 +3,7 @@ test file remembered to mark (tests/conftest.py marks every test that uses a ser
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -10,8 +11,9 @@ from tests.servers import REPO
 
 
 def collected(*args: str) -> set[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # e.g. a seed for the outer run
     done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly", *args],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+                          cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return {line.split("::", 1)[1] for line in done.stdout.splitlines() if "::" in line}
 
