@@ -369,11 +369,9 @@ GUARDS = (
 def describe(alert: InsiderDealingAlert, evidence: dict[str, Evidence]) -> str:
     act, who = alert.activity, alert.trader
     profile = evidence.get("trader_profile")
-    role = ""
-    if profile and profile.ok:
-        role = f", {profile.facts['role']} in {profile.facts['department']}"
-    named = f"{who.name} ({who.trader_id}{role})" if who.name else f"Trader {who.trader_id}" + (f" ({role[2:]})"
-                                                                                            if role else "")
+    role = f"{profile.facts['role']} in {profile.facts['department']}" if profile and profile.ok else ""
+    known = ", ".join(part for part in (who.trader_id if who.name else "", role) if part)
+    named = (who.name or f"Trader {who.trader_id}") + (f" ({known})" if known else "")  # never "T7 (T7)"
     text = (f"{named} "
             f"{'bought' if act.side == 'BUY' else 'sold'} {act.quantity:,} {act.symbol} at {act.price:,.2f} "
             f"(value {act.total_value:,.0f}) on {act.trade_date}")
