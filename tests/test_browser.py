@@ -96,10 +96,14 @@ def test_a_zip_of_the_sample_alerts_runs_as_a_batch_with_live_counts(paced_serve
 
     expected = Counter(determination for determination, *_ in EXPECTED.values())
     expect(page.locator("#batch-progress")).to_have_attribute("data-finished", "true", timeout=60_000)
+    # What the page said when it called the batch finished, for the message if a count is then wrong.
+    said = {el.get_attribute("id"): el.inner_text() for el in page.locator("[id^=batch-count-]").all()}
+    rows = [el.inner_text() for el in page.locator(".batch-item").all()]
+    seen = f"counts at finish {said}; rows {rows}"
     for state, count in expected.items():
-        expect(page.locator(f"#batch-count-{state.lower()}")).to_have_text(str(count))
+        expect(page.locator(f"#batch-count-{state.lower()}"), seen).to_have_text(str(count))
     for state in ("queued", "running", "failed", "cancelled"):
-        expect(page.locator(f"#batch-count-{state}")).to_have_text("0")
+        expect(page.locator(f"#batch-count-{state}"), seen).to_have_text("0")
     expect(page.locator(".batch-item .status--completed")).to_have_count(len(EXPECTED))
     assert loads == [] and page_errors == []  # no reload: every count and row was swapped in live
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
