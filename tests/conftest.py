@@ -34,7 +34,6 @@ from tests.servers import (
     REPO,
     RUNNING_FILE,
     STARTED,
-    STARTED_BY,
     AppServer,
     Identity,
     provision,
@@ -114,7 +113,7 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" and report.failed and started is not None:
         for server in STARTED:  # this file's servers (others may still log: their Redis is gone)
             with contextlib.suppress(OSError):
-                if STARTED_BY.get(id(server)) == str(item.path) and server.log_path.stat().st_mtime >= started:
+                if server.started_by == str(item.path) and server.log_path.stat().st_mtime >= started:
                     tail = server.log_text().splitlines()[-SERVER_LOG_TAIL:]
                     report.sections.append((f"server log {server.log_path.name} (last {len(tail)} lines)",
                                             "\n".join(tail)))

@@ -105,7 +105,6 @@ def sign_in(http: httpx.Client, identity: Identity, role: str = "analyst") -> ht
 
 
 STARTED: list[AppServer] = []  # every server this test process started, for the logs of a failed test
-STARTED_BY: dict[int, str] = {}  # id(server) -> the test file that started it (a failed test shows its own)
 RUNNING_FILE = [""]  # the test file being set up or run in this process
 
 
@@ -122,6 +121,7 @@ class AppServer:
     backlog: int = 1024
     preexec_fn: object = None  # run in the child before gunicorn starts (e.g. to lower a limit)
     identity: Identity | None = None
+    started_by: str = ""  # the test file that started it
 
     @property
     def url(self) -> str:
@@ -129,7 +129,7 @@ class AppServer:
 
     def start(self) -> AppServer:
         STARTED.append(self)
-        STARTED_BY[id(self)] = RUNNING_FILE[0]
+        self.started_by = RUNNING_FILE[0]  # a failed test shows the logs of its own file's servers
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
