@@ -33,10 +33,8 @@ def accounts(tmp_path_factory) -> Identity:
 
 @pytest.fixture(scope="module")
 def own_redis(tmp_path_factory):
-    server = EmbeddedRedis(tmp_path_factory.mktemp("a2a-guard-redis"), persistent=False)
-    server.start()
-    yield server
-    server.stop()
+    with EmbeddedRedis(tmp_path_factory.mktemp("a2a-guard-redis"), persistent=False) as server:
+        yield server
 
 
 def make_app(redis_url: str, accounts: Identity, state_dir, **overrides):

@@ -123,10 +123,8 @@ def test_refused_uploads_store_nothing_and_say_why(browser_session, redis_client
 
 @pytest.fixture(scope="module")
 def queue_redis(tmp_path_factory):
-    server = EmbeddedRedis(tmp_path_factory.mktemp("queue-redis"), persistent=False)
-    server.start()
-    yield server
-    server.stop()
+    with EmbeddedRedis(tmp_path_factory.mktemp("queue-redis"), persistent=False) as server:
+        yield server
 
 
 @pytest.fixture

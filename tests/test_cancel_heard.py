@@ -22,14 +22,13 @@ pytestmark = pytest.mark.e2e
 def long_lease(start_server, tmp_path_factory):
     """One worker, steps of 0.4 s, renewals every 40 s; a Redis of its own (its recovery sweep would
     hold other servers' orphaned runs for two minutes)."""
-    live = EmbeddedRedis(tmp_path_factory.mktemp("long-lease-redis"), persistent=False)
-    live.start()
-    server = start_server(server_env(live.url, LEASE_TTL="120", DEMO_STEP_DELAY="0.4"), workers=1, name="long-lease")
-    client = redis.Redis.from_url(live.url)
-    yield server, client
-    client.close()
-    server.stop()
-    live.stop()
+    with EmbeddedRedis(tmp_path_factory.mktemp("long-lease-redis"), persistent=False) as live:
+        server = start_server(server_env(live.url, LEASE_TTL="120", DEMO_STEP_DELAY="0.4"), workers=1,
+                              name="long-lease")
+        client = redis.Redis.from_url(live.url)
+        yield server, client
+        client.close()
+        server.stop()
 
 
 def test_a_cancel_stops_the_run_long_before_its_next_lease_renewal(long_lease):

@@ -100,20 +100,18 @@ def accounts(tmp_path_factory) -> Identity:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, accounts):
-    server = EmbeddedRedis(tmp_path_factory.mktemp("csrf-redis"), persistent=False)
-    server.start()
-    limits = {f"rate_limit_{name}": "100000/minute" for name in
-              ("upload", "upload_ip", "a2a_send", "a2a_send_ip", "sign_in", "sign_in_ip", "fallback")}
-    settings = Settings.from_env(redis_url=server.url, database_url=accounts.database_url, secret_key="csrf-test",
-                                 state_dir=tmp_path_factory.mktemp("csrf-state"), max_runs_in_flight=0,
-                                 principal_cache_seconds=0, **limits)
-    app = create_app(settings)
-    app.config["TESTING"] = True
-    yield app
-    dispatcher = app.extensions["saa"].dispatcher
-    if dispatcher is not None:  # spawned by the first upload, never scheduled: nothing in this test yields
-        dispatcher.greenlet.kill(block=False)
-    server.stop()
+    with EmbeddedRedis(tmp_path_factory.mktemp("csrf-redis"), persistent=False) as server:
+        limits = {f"rate_limit_{name}": "100000/minute" for name in
+                  ("upload", "upload_ip", "a2a_send", "a2a_send_ip", "sign_in", "sign_in_ip", "fallback")}
+        settings = Settings.from_env(redis_url=server.url, database_url=accounts.database_url, secret_key="csrf-test",
+                                     state_dir=tmp_path_factory.mktemp("csrf-state"), max_runs_in_flight=0,
+                                     principal_cache_seconds=0, **limits)
+        app = create_app(settings)
+        app.config["TESTING"] = True
+        yield app
+        dispatcher = app.extensions["saa"].dispatcher
+        if dispatcher is not None:  # spawned by the first upload, never scheduled: nothing in this test yields
+            dispatcher.greenlet.kill(block=False)
 
 
 @pytest.fixture(scope="module")

@@ -35,10 +35,8 @@ QUIET = {"RECOVERY_INTERVAL": "0", "SSE_HEARTBEAT_INTERVAL": "0.5"}  # nobody re
 
 @pytest.fixture(scope="module")
 def fan_redis(tmp_path_factory):
-    server = EmbeddedRedis(tmp_path_factory.mktemp("fan-redis"), persistent=False)
-    server.start()
-    yield server
-    server.stop()
+    with EmbeddedRedis(tmp_path_factory.mktemp("fan-redis"), persistent=False) as server:
+        yield server
 
 
 @pytest.fixture
@@ -429,3 +427,12 @@ def test_the_embedded_redis_runs_from_a_directory_too_long_for_a_unix_socket(tmp
         assert EmbeddedRedis(deep, persistent=False).socket == store.socket  # a restart finds the same socket
     finally:
         store.stop()
+
+
+def test_an_embedded_redis_used_as_a_context_manager_stops_when_its_block_fails(tmp_path):
+    """What every test's own Redis relies on: a failing test does not leave its server running."""
+    with pytest.raises(LookupError), EmbeddedRedis(tmp_path / "redis", persistent=False) as store:
+        process = store.process
+        assert redis.Redis.from_url(store.url).ping()
+        raise LookupError("the test failed")
+    assert process.poll() is not None and store.process is None

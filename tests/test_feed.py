@@ -26,12 +26,10 @@ from webapp.store import Append, RunStore
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    server = EmbeddedRedis(tmp_path_factory.mktemp("feed-redis"), persistent=False)
-    server.start()
-    client = redis.Redis.from_url(server.url)
-    yield RunStore(client)
-    client.close()
-    server.stop()
+    with EmbeddedRedis(tmp_path_factory.mktemp("feed-redis"), persistent=False) as server:
+        client = redis.Redis.from_url(server.url)
+        yield RunStore(client)
+        client.close()
 
 
 class Run:

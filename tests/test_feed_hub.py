@@ -65,10 +65,8 @@ class GeventUnixConnection(UnixDomainSocketConnection):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    server = EmbeddedRedis(tmp_path_factory.mktemp("hub-redis"), persistent=False)
-    server.start()
-    yield server
-    server.stop()
+    with EmbeddedRedis(tmp_path_factory.mktemp("hub-redis"), persistent=False) as server:
+        yield server
 
 
 @pytest.fixture

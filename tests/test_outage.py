@@ -43,10 +43,8 @@ def cpu_seconds(pid: int) -> float:
 @pytest.fixture
 def own_redis(tmp_path):
     """A Redis of the test's own, persistent (append-only, fsync always) so a restart keeps the runs."""
-    server = EmbeddedRedis(tmp_path / "redis", persistent=True, fsync="always")
-    server.start()
-    yield server
-    server.stop()
+    with EmbeddedRedis(tmp_path / "redis", persistent=True, fsync="always") as server:
+        yield server
 
 
 def outage_server(start_server, own_redis, name: str, workers: int = 2, **extra: str):

@@ -16,12 +16,10 @@ from webapp.keys import lease_key
 
 @pytest.fixture
 def own_redis(tmp_path):
-    server = EmbeddedRedis(tmp_path / "redis", persistent=False)
-    server.start()
-    client = redis.Redis.from_url(server.url)
-    yield server.url, client
-    client.close()
-    server.stop()
+    with EmbeddedRedis(tmp_path / "redis", persistent=False) as server:
+        client = redis.Redis.from_url(server.url)
+        yield server.url, client
+        client.close()
 
 
 def queue_of(client, instance: str, cap: int, ttl_ms: int = 60_000):

@@ -35,16 +35,14 @@ def served(request, start_server, tmp_path_factory):
     else:
         url = request.getfixturevalue("postgres").create_database(f"served_{id(request)}")
     record = provision(url)
-    live = EmbeddedRedis(tmp_path_factory.mktemp("served-redis"), persistent=False)
-    live.start()
-    server = start_server(server_env(live.url, INSTANCE_NAME=f"record-{request.param}", DEMO_STEP_DELAY="0.25",
-                                     RECOVERY_INTERVAL="0"), workers=1, name=f"record-{request.param}",
-                          record=record)
-    client = redis.Redis.from_url(live.url)
-    yield request.param, server, client, record
-    client.close()
-    server.stop()
-    live.stop()
+    with EmbeddedRedis(tmp_path_factory.mktemp("served-redis"), persistent=False) as live:
+        server = start_server(server_env(live.url, INSTANCE_NAME=f"record-{request.param}", DEMO_STEP_DELAY="0.25",
+                                         RECOVERY_INTERVAL="0"), workers=1, name=f"record-{request.param}",
+                              record=record)
+        client = redis.Redis.from_url(live.url)
+        yield request.param, server, client, record
+        client.close()
+        server.stop()
 
 
 def _upload(server, name: str, role: str = "analyst") -> str:

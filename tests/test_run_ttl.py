@@ -24,15 +24,13 @@ TTL = 3  # seconds: shorter than a run takes at this server's pace (DEMO_STEP_DE
 def ttl_server(start_server, tmp_path_factory):
     """One worker with RUN_TTL_SECONDS, on a Redis of its own (keys expiring under other tests' servers
     would be a surprise to them); the session's record."""
-    live = EmbeddedRedis(tmp_path_factory.mktemp("ttl-redis"), persistent=False)
-    live.start()
-    server = start_server(server_env(live.url, RUN_TTL_SECONDS=str(TTL), RECOVERY_INTERVAL="0",
-                                     DEMO_STEP_DELAY="0.6"), workers=1, name="ttl")
-    client = redis.Redis.from_url(live.url)
-    yield server, client
-    client.close()
-    server.stop()
-    live.stop()
+    with EmbeddedRedis(tmp_path_factory.mktemp("ttl-redis"), persistent=False) as live:
+        server = start_server(server_env(live.url, RUN_TTL_SECONDS=str(TTL), RECOVERY_INTERVAL="0",
+                                         DEMO_STEP_DELAY="0.6"), workers=1, name="ttl")
+        client = redis.Redis.from_url(live.url)
+        yield server, client
+        client.close()
+        server.stop()
 
 
 def upload(server, name: str) -> str:

@@ -17,12 +17,10 @@ TTL = 600
 
 @pytest.fixture
 def store(tmp_path):
-    server = EmbeddedRedis(tmp_path / "redis", persistent=False)
-    server.start()
-    client = redis.Redis.from_url(server.url)
-    yield RunStore(client, ttl_seconds=TTL)
-    client.close()
-    server.stop()
+    with EmbeddedRedis(tmp_path / "redis", persistent=False) as server:
+        client = redis.Redis.from_url(server.url)
+        yield RunStore(client, ttl_seconds=TTL)
+        client.close()
 
 
 def test_a_batch_outlives_its_creation_ttl_while_its_runs_end(store):

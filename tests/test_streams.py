@@ -48,10 +48,8 @@ PACED = {**FAST_RECOVERY, "DEMO_STEP_DELAY": "0.15"}
 
 @pytest.fixture(scope="module")
 def streams_redis(tmp_path_factory):
-    server = EmbeddedRedis(tmp_path_factory.mktemp("streams-redis"), persistent=False)
-    server.start()
-    yield server
-    server.stop()
+    with EmbeddedRedis(tmp_path_factory.mktemp("streams-redis"), persistent=False) as server:
+        yield server
 
 
 @pytest.fixture
@@ -82,10 +80,8 @@ def fake_llm():
 def gated_redis(tmp_path_factory):
     """The gated server's own Redis: its runs hold scripted model replies, so no other server may
     resume them (or it theirs, which would take a reply scripted for a test)."""
-    server = EmbeddedRedis(tmp_path_factory.mktemp("gated-redis"), persistent=False)
-    server.start()
-    yield server
-    server.stop()
+    with EmbeddedRedis(tmp_path_factory.mktemp("gated-redis"), persistent=False) as server:
+        yield server
 
 
 @pytest.fixture

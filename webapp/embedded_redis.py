@@ -64,6 +64,12 @@ SOCKET_PATH_MAX = 100  # a Unix socket's path must fit sun_path: 108 bytes on Li
 
 
 class EmbeddedRedis:
+    """A redis-server child process with its data (and socket) in one private directory.
+
+    Also a context manager (``with EmbeddedRedis(d) as server:``), started on entry and stopped on exit,
+    so that a test or a benchmark that owns one cannot leave it running when it fails.
+    """
+
     def __init__(self, directory: Path | str | None = None, *, port: int = 0, fsync: str = "everysec",
                  persistent: bool = True, maxclients: int = 10_000, binary: str | None = None):
         self.directory = Path(directory or tempfile.mkdtemp(prefix="saa-redis-"))
@@ -152,6 +158,13 @@ class EmbeddedRedis:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+    def __enter__(self) -> EmbeddedRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
 
     def kill(self) -> None:
         """Stop abruptly (SIGKILL), as a crash would."""
