@@ -12,6 +12,7 @@ token (the metrics token for /metrics), so a test that just needs "a client" has
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -104,6 +105,26 @@ def sign_in(http: httpx.Client, identity: Identity, role: str = "analyst") -> ht
     return landing
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _ends_with(parent: int, then=None):
+    """A child's pre-exec hook: SIGTERM when ``parent`` (the test process) dies, however it dies.
+
+    Servers start in a session of their own (a Ctrl-C must not reach them twice), so without this a
+    test run killed with SIGKILL (a CI timeout) leaves its gunicorn instances running, retrying a
+    Redis that has gone, for as long as the machine is up.
+    """
+    def hook():
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != parent:  # the test process died before the hook ran
+                os._exit(1)
+        if then is not None:
+            then()
+    return hook
+
+
 STARTED: list[AppServer] = []  # every server this test process started, for the logs of a failed test
 RUNNING_FILE = [""]  # the test file being set up or run in this process
 
@@ -149,7 +170,7 @@ class AppServer:
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(argv, cwd=REPO, env=env, pass_fds=(fd,), stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True,
-                                        preexec_fn=self.preexec_fn)
+                                        preexec_fn=_ends_with(os.getpid(), self.preexec_fn))
         listener.close()  # gunicorn holds its own copy of the descriptor
         return self
 
