@@ -227,6 +227,8 @@ def start_server(tmp_path_factory, identity):
 
     yield start
     for server in started:
+        server.terminate()
+    for server in started:
         server.stop()
 
 
