@@ -90,6 +90,19 @@ def test_the_document_may_nest_ten_levels_and_not_eleven():
     assert refused(nested(MAX_DEPTH + 1)) == "The alert nests elements more than 10 levels deep (SMARTS exports: four)."
 
 
+def test_depth_counts_back_down_as_each_element_closes():
+    """Eleven levels below an element that already closed a child of its own are still eleven."""
+    def below_a_closed_child(levels: int) -> str:
+        chain = "<X>1</X>"
+        for _ in range(levels - 3):
+            chain = f"<X>{chain}</X>"
+        return INSIDER.replace("</Trader>", f"</Trader><Y><Z/>{chain}</Y>")
+
+    assert parse(below_a_closed_child(MAX_DEPTH)).alert_id == "ITA-2024-0313-001"
+    assert refused(below_a_closed_child(MAX_DEPTH + 1)) == (
+        "The alert nests elements more than 10 levels deep (SMARTS exports: four).")
+
+
 def test_the_document_may_have_ten_thousand_elements_and_not_more():
     count = INSIDER.count("</")  # elements in the sample
     filler = "<X/>" * (MAX_ELEMENTS - count)
@@ -239,6 +252,8 @@ def test_an_alert_type_in_the_wrong_shape_lists_the_types_that_shape_takes():
         "Unknown alert type 'Ramping' in SmartsAlert/AlertMetadata/AlertType. This analyzer investigates insider "
         "dealing (e.g. 'Pre-Announcement Trading'), wash trades ('WashTrade') and spoofing ('Spoofing', "
         "'Layering').")
+    assert refused(INSIDER.replace("Pre-Announcement Trading", "Ramping")).startswith(
+        "Unknown alert type 'Ramping' in SMARTSAlert/AlertType. ")  # the insider shape names its own path
 
 
 # ----------------------------------------------------------------------------- wash trades
@@ -330,3 +345,26 @@ def test_spoofing_orders_are_in_time_order_whatever_the_files_order():
     alert = parse(spoof_with(late, early))
     assert [o.timestamp for o in alert.orders] == sorted(o.timestamp for o in alert.orders)
     assert alert.orders[0].order_id == "Z-0" and alert.orders[0].timestamp.time() == time(9, 0)
+
+
+# ----------------------------------------------------------------------------- the file itself
+
+def test_the_refusals_of_the_file_itself_say_exactly_why():
+    with pytest.raises(AlertError) as empty:
+        parse_alert(b"  \n")
+    assert (empty.value.status, empty.value.message) == (400, "The file is empty.")
+    assert refused('<?xml version="1.0"?>\n<!DOCTYPE SMARTSAlert [<!ENTITY a "b">]>\n<SMARTSAlert/>') == (
+        "The file contains a DOCTYPE, entity declaration or external reference. These are refused to protect "
+        "against XXE and entity-expansion attacks; SMARTS exports do not need them.")
+
+
+def test_a_byte_order_mark_does_not_hide_a_declared_encoding_other_than_utf8():
+    latin = INSIDER.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"')
+    assert latin != INSIDER
+    assert refused(b"\xef\xbb\xbf" + latin.encode()) == (
+        "The XML declares encoding 'ISO-8859-1'; only UTF-8 alerts are accepted.")
+
+
+def test_a_trade_without_a_side_is_refused():
+    without = WASH.replace("<Side>BUY</Side>", "", 1)
+    assert refused(without) == "Missing required element SmartsAlert/FlaggedTrades/Trade[1]/Side."
