@@ -100,7 +100,9 @@ def test_roles_come_from_the_providers_claim(sso_server, anonymous_page, page_er
     expect(page.get_by_role("link", name="Audit trail")).to_be_visible()
 
     # Leave the queue first: its live stream would reconnect without the cookies and be refused (401)
-    # under a page nobody is looking at (seeded run 1691647805 caught that).
+    # under a page nobody is looking at (seeded run 1691647805 caught that). Leave it loaded: the sign-on
+    # landed by redirects, which nothing waits out, and leaving aborts its scripts (seeded run 2048816333).
+    page.wait_for_load_state("load")
     page.goto("about:blank")
     page.context.clear_cookies()
     sign_on(page, sso_server, "mallory")  # her claim maps to no role here
