@@ -1,9 +1,13 @@
 """Every user-supplied field of every alert kind, in every rendering, against the served app.
 
 For each text the parser takes from an alert (every leaf element of a sample of each kind, with
-the optional ones added, and the uploaded file's name) one alert carries a hostile value there:
-``<script>MARKER</script>"'&``. The alert is uploaded (in a zip, so the batch pages render it too)
-and investigated to its end; then every rendering of it is read:
+the optional ones added, and the uploaded file's name) the alert carries a hostile value there:
+``<script>MARKER</script>"'&``, each field its own marker. The fields the tools look evidence up by
+(trader, account, symbol, order: hostile, they leave the investigation without history or market
+data) get an alert each; all the other fields of a kind share one alert that still escalates as its
+sample does, so its rows see every rendering (the STOR's too). Each alert is uploaded (in a zip, so
+the batch pages render it too) and investigated to its end; then every rendering of it is read,
+and each field's row checks its own marker:
 
 * HTML — the analysis page, the live fragments replayed over SSE (run and batch streams), the
   report page, the citation pages and fragments of the alert's own elements, the cancel
@@ -148,10 +152,6 @@ NOT_SHOWN = {
 }
 
 
-def filename_of(field: Field) -> str:
-    return hostile(field.marker) + ".xml" if not field.path else "alert.xml"
-
-
 # ----------------------------------------------------------------------------- checks
 
 def _forms(value: str) -> list[str]:
@@ -234,14 +234,46 @@ def _zip(member: str, raw: bytes) -> bytes:
     return buffer.getvalue()
 
 
+# The fields the tools look evidence up by: each gets an alert of its own (see the module's docstring).
+LOOKUP_KEYS = {
+    ("insider", "Trader/TraderID"), ("insider", "SuspiciousActivity/Symbol"),
+    ("wash", "FlaggedTrades/Trade/AccountID"), ("wash", "FlaggedTrades/Trade/CounterpartyAccount"),
+    ("wash", "FlaggedTrades/Trade/Symbol"),
+    ("spoofing", "Trader/TraderID"), ("spoofing", "OrderActivity/Symbol"), ("spoofing", "OrderActivity/Order/OrderID"),
+}
+
+
+def alert_of(field: Field) -> tuple[Field, ...]:
+    """The fields hostile in the alert that carries ``field``'s value."""
+    if (field.kind, field.path) in LOOKUP_KEYS:
+        return (field,)
+    return tuple(f for f in FIELDS if f.kind == field.kind and f.accepted and (f.kind, f.path) not in LOOKUP_KEYS)
+
+
+_RENDERED: dict[tuple[Field, ...], dict[str, tuple[str, object]]] = {}  # an alert's fields -> its renderings
+
+
 def renderings(live_server, clients, redis_client, field: Field) -> dict[str, tuple[str, object]]:
-    """Upload the field's alert (a zip of one) and read every rendering: name -> (kind, body)."""
+    """Upload the alert carrying the field (a zip of one) once and read every rendering: name -> (kind, body)."""
+    fields = alert_of(field)
+    if fields not in _RENDERED:
+        _RENDERED[fields] = _render(live_server, clients, redis_client, fields)
+    return _RENDERED[fields]
+
+
+def _render(live_server, clients, redis_client, fields: tuple[Field, ...]) -> dict[str, tuple[str, object]]:
     analyst, auditor = clients
     since = datetime.fromtimestamp(time.time() - 2, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    raw = alert_with(field, hostile(field.marker))
-    label = hostile(field.marker) + ".zip" if not field.path else "alerts.zip"
-    uploaded = analyst.http.post("/analyses", data={"csrf_token": analyst.token},
-                                 files={"alert": (label, _zip(filename_of(field), raw), "application/zip")})
+    root = _tree(fields[0].kind)
+    named = "alert"
+    for field in fields:
+        if field.path:
+            root.find(field.path).text = hostile(field.marker)
+        else:
+            named = hostile(field.marker)
+    raw = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    uploaded = analyst.http.post("/analyses", data={"csrf_token": analyst.token}, files={
+        "alert": (named + ".zip", _zip(named + ".xml", raw), "application/zip")})
     assert uploaded.status_code == 303, uploaded.text
     batch = uploaded.headers["location"].rsplit("/", 1)[1]
     http = analyst.http
@@ -249,6 +281,10 @@ def renderings(live_server, clients, redis_client, field: Field) -> dict[str, tu
     [run_id] = [item["run_id"] for item in batch_report["items"]]
     assert terminal(redis_client, run_id).type == "run_completed"
     report = http.get(f"/analyses/{run_id}.json").json()
+    if len(fields) > 1:  # the shared alert: investigated as its sample is, or a new field changes it
+        assert report["decision"]["determination"] == "ESCALATE", (
+            f"{fields[0].kind}: the alert with every other field hostile no longer escalates; a field the tools "
+            f"look evidence up by is missing from LOOKUP_KEYS: {report['decision']['rationale'][:300]}")
     got = {
         "page": ("html", http.get(f"/analyses/{run_id}").text),
         "report page": ("html", http.get(f"/analyses/{run_id}/report").text),
