@@ -287,3 +287,18 @@ def test_an_unexpected_failure_is_logged_and_answered_without_its_details(client
     assert "secret detail" not in response.text
     [record] = [r for r in caplog.records if r.name == "webapp.a2a.guard"]
     assert record.getMessage() == "A2A request failed" and "secret detail of a bug" in caplog.text  # with its traceback
+
+
+def test_an_http_error_raised_inside_a_method_keeps_its_status_as_a_json_rpc_error(client, auth, monkeypatch):
+    from werkzeug.exceptions import Conflict
+
+    from webapp.a2a import methods
+
+    def conflicting(_call):
+        raise Conflict("The task changed meanwhile.")
+
+    monkeypatch.setitem(methods.HANDLERS, "GetTask", conflicting)
+    response = client.post("/a2a", json=UNKNOWN_TASK, headers=auth)
+    assert (response.status_code, response.mimetype) == (409, "application/json")
+    assert response.json["error"]["code"] == INVALID_REQUEST
+    assert response.json["error"]["message"] == "409 Conflict: The task changed meanwhile."
