@@ -97,7 +97,8 @@ def test_a_request_from_another_sites_page_is_refused_before_anything_runs(clien
         return
     code, _reason, metadata = error_of(response)
     assert response.status_code == 403 and code == INVALID_REQUEST
-    assert "Cross-site requests from a browser are refused" in response.json["error"]["message"]
+    assert response.json["error"]["message"] == ("Cross-site requests from a browser are refused: A2A clients "
+                                                  "call this endpoint directly.")
     assert metadata == {"origin": headers.get("Origin", "").lower(),
                         "secFetchSite": headers.get("Sec-Fetch-Site", "").lower()}
 
@@ -236,6 +237,17 @@ def test_a_body_that_is_not_json_is_a_parse_error(client, auth, body, said):
     response = client.post("/a2a", data=body, headers=auth, content_type="application/json")
     assert response.status_code == 200 and error_of(response)[0] == PARSE_ERROR
     assert response.json["error"]["message"].startswith(said)
+
+
+@pytest.mark.parametrize(("body", "said"), [(b"5", "A JSON-RPC request must be an object."),
+                                           (b'"GetTask"', "A JSON-RPC request must be an object."),
+                                           (b"null", "A JSON-RPC request must be an object."),
+                                           (b"[1, 2]", "Batch requests are not supported.")])
+def test_json_that_is_not_a_request_object_is_an_invalid_request(client, auth, body, said):
+    """A bare value passes the depth check (it nests nothing) and is refused for what it is."""
+    response = client.post("/a2a", data=body, headers=auth, content_type="application/json")
+    assert response.status_code == 200 and error_of(response)[0] == INVALID_REQUEST
+    assert response.json["error"]["message"] == said
 
 
 # ----------------------------------------------------------------------------- refusals stay JSON-RPC
