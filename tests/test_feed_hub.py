@@ -514,3 +514,77 @@ def test_a_resubscription_confirmed_after_the_last_stream_left_changes_nothing(m
         pass
     hub._resync(channel(run_id).encode())
     assert followers(plain, run_id) == {}
+
+
+# ----------------------------------------------------------------------------- reads are shared when they may be
+
+def counted(store: RunStore, name: str, gate: gevent.event.Event) -> list[int]:
+    """Count (and hold until ``gate``) the store's ``name`` reads: how many Redis calls the streams made."""
+    calls, read = [], getattr(store, name)
+
+    def held(*args, **kwargs):
+        calls.append(1)
+        gate.wait()
+        return read(*args, **kwargs)
+
+    setattr(store, name, held)
+    return calls
+
+
+def test_streams_active_before_a_first_read_began_share_it_and_a_later_one_does_not(make_hub):
+    hub, run_id, gate = make_hub(), new_run(), gevent.event.Event()
+    append(hub.store, run_id, 1)
+    early, also_early, late = Subscription(), Subscription(), Subscription()
+    early.active_since = also_early.active_since = hub.reads.now()
+    calls = counted(hub.store, "snapshot", gate)
+    leader = gevent.spawn(first_read, hub.store, early, run_id, 0, hub.reads)
+    gevent.sleep(0)  # its read is in flight
+    late.active_since = hub.reads.now()  # became active after that read began: it may predate late's need
+    fresh = gevent.spawn(first_read, hub.store, late, run_id, 0, hub.reads)
+    gevent.sleep(0)  # late's own read is in flight now, the latest
+    joiner = gevent.spawn(lambda: next(follow(hub.store, also_early, run_id, 0, heartbeat=3600, reads=hub.reads)))
+    gevent.sleep(0)
+    gate.set()
+    gevent.joinall([leader, fresh, joiner], raise_error=True)
+    assert len(calls) == 2  # the leader's and late's own, which also_early's stream joined
+    assert [[e.seq for e in g.value[0]] for g in (leader, fresh)] == [[1], [1]] and joiner.value.event.seq == 1
+
+
+@pytest.mark.parametrize("need", ["a message past a gap", "a resync"])
+def test_a_catch_up_joins_a_read_that_began_after_its_need_arose(make_hub, need):
+    """The gap's message was delivered (or the resync sent) before another stream's identical read began:
+    that read holds everything the stream lacks, so it takes its result instead of a Redis call of its own."""
+    hub, run_id, gate = make_hub(), new_run(), gevent.event.Event()
+    reads, queue = hub.reads, gevent.queue.Queue()
+    append(hub.store, run_id, 1)
+    stream = follow(hub.store, queue, run_id, 0, heartbeat=3600, reads=reads)
+    assert next(stream).event.seq == 1
+    for seq in (2, 3):
+        append(hub.store, run_id, seq)
+    if need == "a resync":
+        reads.resynced = reads.now()
+        item = RESYNC
+    else:
+        item = Message({"event": event(run_id, 3).to_dict()}, type="step_progress", id=3)  # 2's was lost
+        item.delivered = reads.now()
+    calls = counted(hub.store, "events", gate)
+    other = gevent.spawn(reads.read, ("events", run_id, 1), reads.now(), lambda: hub.store.events(run_id, after=1))
+    gevent.sleep(0)  # the other stream's read is in flight, begun after the need
+    queue.put(item)
+    caught_up = gevent.spawn(lambda: [next(stream).event.seq, next(stream).event.seq])
+    gevent.sleep(0)
+    gate.set()
+    gevent.joinall([other, caught_up], raise_error=True)
+    assert caught_up.value == [2, 3] and len(calls) == 1
+
+
+def test_a_dropped_subscriber_connection_is_reopened_and_its_streams_resync(make_hub, plain):
+    """What a Redis restart or failover does to a worker: its streams hear RESYNC (so they re-read the
+    log for what passed meanwhile), then live events again."""
+    hub, run_id = make_hub(), new_run()
+    with hub.subscription(run_id) as queue:
+        assert plain.client_kill_filter(_type="pubsub") >= 1
+        assert get(queue, timeout=10) is RESYNC
+        assert followers(plain, run_id) == {hub.token.encode(): b"1"}
+        append(hub.store, run_id, 1)
+        assert int(get(queue, timeout=10).id) == 1
