@@ -197,3 +197,31 @@ def test_the_desk_stream_sends_a_cases_changes_once_and_resumes_after_the_last_o
                     seen.append((event.id, event.data))
                     break
     assert seen[1][0] != seen[0][0] and "second change" in seen[1][1]
+
+
+def test_live_updates_leave_the_keyboard_focus_where_it_was(two_people, live_server, redis_client):
+    """The counts and a row are replaced whenever a case changes; a keyboard user on one of their links
+    must stay there (htmx gives focus back to the element with the same id), not be sent to the page's
+    top (seeded run 1438817142 caught the focus leaving the queue's first link)."""
+    analyst, reviewer = two_people
+    alert_id = f"DESK-FOCUS-{uuid.uuid4().hex[:8].upper()}"
+    upload = Browser(live_server).upload(renamed("insider_genuine_acme.xml", alert_id))
+    assert terminal(redis_client, upload.headers["location"].rsplit("/", 1)[1]).type == "run_completed"
+    with reviewer.expect_response(lambda response: "/desk/events" in response.url):  # subscribed
+        reviewer.goto(f"{live_server.url}/?q={alert_id}")
+    row = reviewer.locator("tr.queue-row")
+    expect(row).to_have_attribute("data-state", "new")
+
+    focused = reviewer.locator("#queue-counts a[data-state=new]")
+    focused.focus()
+    other = Browser(live_server).upload(renamed("insider_genuine_acme.xml", f"{alert_id}-OTHER"))
+    assert other.status_code == 303
+    expect(reviewer.locator("#queue-news")).to_be_visible()  # the counts came in the same message
+    expect(focused).to_be_focused()
+
+    link = row.get_by_role("link", name=alert_id)
+    link.focus()
+    analyst.goto(f"{live_server.url}/cases/{alert_id}")
+    analyst.click("[data-action=assign] button")
+    expect(row).to_have_attribute("data-state", "in_progress")  # the row was replaced, live
+    expect(link).to_be_focused()
