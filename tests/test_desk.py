@@ -282,7 +282,7 @@ def test_the_csv_has_the_queues_rows_and_cannot_smuggle_a_formula(db, analyst):
     export = analyst.client.get("/cases.csv?determination=ESCALATE&sort=date")
     assert export.status_code == 200 and export.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
-    shown = re.findall(r'class="queue-row"[^>]*>\s*<td data-label="Alert"><a href="[^"]+">([^<]+)</a>', page.text)
+    shown = re.findall(r'class="queue-row"[^>]*>\s*<td data-label="Alert"><a [^>]*href="[^"]+">([^<]+)</a>', page.text)
     exported = [r["alert_id"].removeprefix("'") for r in rows]
     assert len(shown) >= 2 and exported[:len(shown)] == shown  # the page's rows, in its order
     assert "'=HYPERLINK(1)" in [r["alert_id"] for r in rows]  # quoted: a spreadsheet shows it, never runs it
