@@ -300,3 +300,19 @@ def test_a_route_nobody_gave_an_access_rule_is_closed_to_everyone(redis_url, acc
                                                                  "message": "This page has no access rule yet."}
     assert client.get("/new-feature").status_code == 403  # not even a login redirect: nobody may
     assert "endpoint new_feature has no access rule in webapp/auth/access.py: refused" in caplog.text
+
+
+def test_with_the_principal_cache_on_each_session_is_still_its_own_user(redis_url, accounts, tmp_path):
+    """The cache of signed-in users (PRINCIPAL_CACHE_SECONDS) is keyed by session: two people signed in on
+    the same worker, one after the other, each stay who they are (the other tests run with it off)."""
+    settings = Settings.from_env(redis_url=redis_url, database_url=accounts.database_url, secret_key="k",
+                                 state_dir=tmp_path / "state", principal_cache_seconds=60)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    people = {role: signed_in_session(app, accounts, role) for role in ("analyst", "auditor")}
+    for _ in range(2):  # the second round is answered from the cache
+        for role, client in people.items():
+            page = client.get("/")
+            assert page.status_code == 200
+            said = re.search(r'id="signed-in-as"[^>]*>(.*?)</', page.text, re.S).group(1)
+            assert accounts.username(role) in said and f"({role})" in page.text
