@@ -97,6 +97,7 @@ def test_an_htmx_request_for_json_still_gets_the_redirect(client):
     ("text/html, application/json", False),            # a tie goes to the page
     ("*/*", False),
     ("application/json;q=0.5, text/html;q=0.5", False),
+    ("application/json, */*", False),                   # JSON named, but a page accepted as much: the page
 ])
 def test_what_the_client_accepts_picks_a_page_or_json(client, accept, json_answer):
     response = client.get(RUN, headers={"Accept": accept})
