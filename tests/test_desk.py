@@ -220,6 +220,25 @@ def test_a_stale_form_gets_a_409_showing_the_new_state_and_nothing_changes(db, a
     assert cases.get(db, case_id).assignee == "test-reviewer"
 
 
+def _field(html: str, field_id: str) -> str:
+    return re.search(rf'<(?:textarea|input|select)[^>]* id="{field_id}"[^>]*>', html).group(0)
+
+
+def test_an_answer_empties_only_the_form_just_sent_and_a_refusal_keeps_it(db, analyst):
+    """The page keeps a field's typed text when the field comes back with hx-preserve (a reload after a
+    colleague's change always); the form whose action was done comes back without it, empty."""
+    case_id, _ = new_case(db, "DESK-KEEP-1")
+    analyst.act(case_id, "assign")
+    reloaded = analyst.client.get(f"/cases/{quote(case_id)}/actions").text
+    assert all("hx-preserve" in _field(reloaded, f) for f in ("note-text", "rationale", "reason-code", "outcome-close"))
+    done = analyst.act(case_id, "note", htmx=True, text="First.")
+    assert done.status_code == 200 and 'id="case-actions"' in done.text and 'hx-swap-oob="true"' in done.text
+    assert "hx-preserve" not in _field(done.text, "note-text")
+    assert "hx-preserve" in _field(done.text, "rationale") and "hx-preserve" in _field(done.text, "outcome-escalate")
+    refused = analyst.act(case_id, "note", htmx=True, text="   ")
+    assert refused.status_code == 422 and "hx-preserve" in _field(refused.text, "note-text")  # nothing was recorded
+
+
 def test_an_illegal_transition_is_refused_with_a_clear_message(db, analyst):
     case_id, _ = new_case(db, "DESK-ILLEGAL-1")
     refused = analyst.act(case_id, "reopen", htmx=True, reason="why not")

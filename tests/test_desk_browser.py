@@ -89,6 +89,50 @@ def test_a_proposal_and_its_approval_arrive_live_for_the_other_person(two_people
     assert cases.get(Database(Identity.current().database_url), alert_id).outcome == "ESCALATE"
 
 
+def test_what_one_is_typing_survives_a_colleagues_change_and_only_a_sent_form_comes_back_empty(
+        two_people, live_server, redis_client):
+    analyst, reviewer = two_people
+    alert_id = f"DESK-TYPED-{uuid.uuid4().hex[:8].upper()}"
+    upload = Browser(live_server).upload(renamed("insider_genuine_acme.xml", alert_id))
+    assert terminal(redis_client, upload.headers["location"].rsplit("/", 1)[1]).type == "run_completed"
+    analyst.goto(f"{live_server.url}/cases/{alert_id}")
+    analyst.click("[data-action=assign] button")
+    expect(analyst.locator("#case-state")).to_have_text("In progress")
+    expect(analyst.locator("#desk-status")).to_contain_text("Assigned.")  # the answer, not only the live update
+
+    rationale = "Half written: bought after the results were public — still checking <the> news."
+    analyst.check("#outcome-close")
+    analyst.select_option("#reason-code", "reasonable_suspicion")
+    analyst.fill("#rationale", rationale)
+    analyst.fill("#note-text", "A note I am still writing")
+    version = int(analyst.locator(".case-status").get_attribute("data-version"))
+
+    reviewer.goto(f"{live_server.url}/cases/{alert_id}")
+    reviewer.fill("#note-text", "Colleague: the results came out at 07:00.")
+    reviewer.click("[data-action=note] button")
+    expect(analyst.locator(".case-notes")).to_contain_text("Colleague: the results")  # live
+    # The analyst's actions reloaded for the new version (a proposal from them would not be stale)…
+    expect(analyst.locator("[data-action=propose] input[name=version]")).to_have_value(str(version + 1))
+    # …and kept everything typed or chosen.
+    expect(analyst.locator("#rationale")).to_have_value(rationale)
+    expect(analyst.locator("#note-text")).to_have_value("A note I am still writing")
+    expect(analyst.locator("#outcome-close")).to_be_checked()
+    expect(analyst.locator("#reason-code")).to_have_value("reasonable_suspicion")
+
+    analyst.click("[data-action=note] button")  # sending one form empties it, and only it
+    expect(analyst.locator("#desk-status")).to_contain_text("Note added.")
+    expect(analyst.locator(".case-notes")).to_contain_text("A note I am still writing")
+    expect(analyst.locator("#note-text")).to_have_value("")
+    expect(analyst.locator("#rationale")).to_have_value(rationale)
+
+    analyst.click("[data-action=propose] button")  # what was kept is what is proposed, at the current version
+    expect(analyst.locator("#case-state")).to_have_text("Disposition proposed")
+    case = cases.get(Database(Identity.current().database_url), alert_id)
+    assert (case.proposed_outcome, case.reason_code, case.rationale) == ("CLOSE", "reasonable_suspicion", rationale)
+    assert sorted(n.text for n in case.notes) == ["A note I am still writing",
+                                                  "Colleague: the results came out at 07:00."]
+
+
 def test_a_new_case_is_announced_on_an_open_queue_and_one_click_lists_it(two_people, live_server):
     _analyst, reviewer = two_people
     alert_id = f"DESK-NEW-{uuid.uuid4().hex[:8].upper()}"

@@ -2,10 +2,10 @@
 so webapp/auth/access.py names the role each needs), and re-investigation.
 
 Every action is an ordinary form (CSRF token, the case's ``version`` as the page showed it):
-without JavaScript it answers 303 back to the case, or the page with the refusal; with htmx,
-the case's status panel as it now is plus the message in ``#desk-status``. A refusal is the
-same panel with the reason: 409 for a transition the state does not allow or a case changed
-meanwhile (showing the new state), 403 for four-eyes and roles, 422 for incomplete input.
+without JavaScript it answers 303 back to the case, or the page with the refusal; with htmx, the
+case's status panel as it now is, the viewer's actions and the message in ``#desk-status``. A
+refusal is the same panel with the reason: 409 for a transition the state does not allow or a case
+changed meanwhile (showing the new state), 403 for four-eyes and roles, 422 for incomplete input.
 After a change commits, its fragments go to everyone viewing the case or the queue
 (webapp/desk/live.py).
 """
@@ -48,9 +48,12 @@ def _page(case: CaseFile, *, message: str = "", error: bool = False, status: int
                            message=message, error=error, live_after=live.last_id(_services())), status
 
 
-def _panel(case: CaseFile, *, message: str, error: bool = False, status: int = 200):
-    """For htmx: the status panel with this viewer's actions, and the message out of band."""
+def _panel(case: CaseFile, *, message: str, error: bool = False, status: int = 200, submitted: str | None = None):
+    """For htmx: the status panel, and out of band this viewer's actions and the message. The form
+    ``submitted`` (done) comes back empty; every other field keeps what the viewer typed."""
     body = render_template("desk/_case_status.html", case=case, reason_codes=_reason_codes()) + \
+        render_template("desk/_case_actions.html", case=case, reason_codes=_reason_codes(), oob=True,
+                        submitted=submitted) + \
         render_template("desk/_message.html", message=message, error=error, oob=True)
     return make_response(body, status)
 
@@ -64,7 +67,8 @@ def case_view(alert_id: str):
 
 @bp.get("/cases/<path:alert_id>/actions")
 def case_actions(alert_id: str):
-    """This viewer's buttons for the case as it now is (a live update's panel loads them)."""
+    """This viewer's actions for the case as it now is (a colleague's change reloads them; what the
+    viewer typed is kept by the page, see desk/_case_actions.html)."""
     return render_template("desk/_case_actions.html", case=_case(alert_id), reason_codes=_reason_codes())
 
 
@@ -124,7 +128,7 @@ def act(name: str, alert_id: str):
         return _refused(_case(alert_id), exc)
     live.publish(_services(), case)
     if is_htmx():
-        return _panel(case, message=_done(name, case))
+        return _panel(case, message=_done(name, case), submitted=name)
     return redirect(url_for("desk.case_view", alert_id=case.alert_id), code=303)
 
 

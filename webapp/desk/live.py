@@ -1,12 +1,13 @@
 """The desk, live: every change to a case reaches everyone viewing the case or the queue.
 
-Publishing (:func:`publish`): after the record committed a change, the request that made it
-renders the case as it now is — its queue row, its status panel, the counts per state — and
-logs and publishes those parts in one Redis script (webapp/store.py ``desk_publish``). The
-parts are viewer-independent and replace elements by id (``hx-swap-oob``), so replaying one
-is harmless; a viewer's own buttons are fetched by the status panel itself (``hx-trigger=load``),
-as the signed-in viewer. The script refuses a version older than one already published, so two
-changes racing to Redis cannot leave the older one on screen.
+Publishing (:func:`publish`): after the record committed a change, the request that made it renders
+the case as it now is — its queue row, its status panel, the counts per state — and logs and
+publishes those parts in one Redis script (webapp/store.py ``desk_publish``). The parts are viewer-
+independent and replace elements by id (``hx-swap-oob``), so replaying one is harmless. A viewer's
+own actions are not among them: the case's part asks the page to reload them (``hx-trigger=load``,
+as the signed-in viewer), and the page keeps what the viewer typed. The script refuses a version
+older than one already published, so two changes racing to Redis cannot leave the older one on
+screen.
 
 Following (:func:`stream`), in the order webapp/feed.py gives its reasons for: admit the
 stream under the worker's cap; subscribe (the worker's Hub follows the desk like a run whose id
