@@ -108,10 +108,12 @@ def _leaves(root: ElementTree.Element, prefix: str = ""):
             yield path
 
 
-def alert_with(field: Field, value: str) -> bytes:
-    root = _tree(field.kind)
-    if field.path:
-        root.find(field.path).text = value
+def alert_with(*fields: Field) -> bytes:
+    """The fields' kind of sample with each field's text hostile (the file name, path "", is not in it)."""
+    root = _tree(fields[0].kind)
+    for field in fields:
+        if field.path:
+            root.find(field.path).text = hostile(field.marker)
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
@@ -122,7 +124,7 @@ def _fields() -> list[Field]:
         for path in _leaves(_tree(kind)):
             probe = Field(kind, path, True)
             try:
-                alert = parse_alert(alert_with(probe, hostile(probe.marker)))
+                alert = parse_alert(alert_with(probe))
             except AlertError:
                 found.append(Field(kind, path, False))
                 continue
@@ -264,14 +266,8 @@ def renderings(live_server, clients, redis_client, field: Field) -> dict[str, tu
 def _render(live_server, clients, redis_client, fields: tuple[Field, ...]) -> dict[str, tuple[str, object]]:
     analyst, auditor = clients
     since = datetime.fromtimestamp(time.time() - 2, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    root = _tree(fields[0].kind)
-    named = "alert"
-    for field in fields:
-        if field.path:
-            root.find(field.path).text = hostile(field.marker)
-        else:
-            named = hostile(field.marker)
-    raw = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    named = next((hostile(field.marker) for field in fields if not field.path), "alert")
+    raw = alert_with(*fields)
     uploaded = analyst.http.post("/analyses", data={"csrf_token": analyst.token}, files={
         "alert": (named + ".zip", _zip(named + ".xml", raw), "application/zip")})
     assert uploaded.status_code == 303, uploaded.text
@@ -373,7 +369,7 @@ def test_an_accepted_field_is_escaped_in_html_and_exact_in_json_and_text(field, 
 @pytest.mark.parametrize("field", [f for f in FIELDS if not f.accepted], ids=lambda f: f"{f.kind}:{f.path}")
 def test_a_refused_field_is_escaped_in_every_error_that_quotes_it(field, live_server, clients):
     analyst, _auditor = clients
-    raw = alert_with(field, hostile(field.marker))
+    raw = alert_with(field)
     http, token = analyst.http, analyst.token
 
     def upload(name, content, kind, **headers):
