@@ -103,3 +103,57 @@ def test_an_append_that_would_leave_a_gap_is_refused_as_stale(stored_run):
     assert [e.seq for e in store.events(run.id)] == [1] and store.get(run.id).last_seq == 1
     store.append([Append.of(Event(run_id=run.id, seq=2, ts=time.time(), type=EventType.STEP_STARTED))])
     assert [e.seq for e in store.events(run.id)] == [1, 2]
+
+
+def test_a_worker_that_is_stopping_hands_back_a_run_that_breaks_and_starts_no_other(stored_run, monkeypatch):
+    """At interpreter exit LangGraph's executor refuses new work ("cannot schedule new futures after
+    interpreter shutdown"): that is the worker leaving, not the run going wrong — the run is handed
+    back for another worker (seed 1263753754 caught a run failed this way during a SIGTERM)."""
+    from webapp import runner
+
+    app, run = stored_run
+    store: RunStore = app.extensions["saa"].store
+    monkeypatch.setattr(runner._Process, "stopping", False)  # and back after the test, whatever it sets
+
+    def leaving(*_args):
+        runner.refuse_new_runs()
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(runner, "_analyse", leaving)
+    runner.start(app, run.id).join(timeout=10)
+    assert store.events(run.id) == [] and not store.get(run.id).finished  # not failed: handed back
+    assert store.lease_owner(run.id) is None  # released at once, for the next worker
+    assert runner.start(app, run.id) is None and store.lease_owner(run.id) is None  # it starts nothing now
+
+    monkeypatch.setattr(runner._Process, "stopping", False)  # not leaving: the same error fails the run
+
+    def broken(*_args):
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(runner, "_analyse", broken)
+    runner.start(app, run.id).join(timeout=10)
+    assert [e.type for e in store.events(run.id)] == ["run_failed"]
+
+
+def test_a_worker_told_to_stop_while_booting_takes_no_run_and_a_second_shutdown_waits_for_the_first(
+        stored_run, monkeypatch):
+    """gunicorn installs its own SIGTERM handler before it loads the app: a signal that comes then
+    only sets ``worker.alive`` to False, and the worker would go on to take runs it cannot finish."""
+    import signal
+    from types import SimpleNamespace
+
+    from webapp import lifecycle, runner
+
+    app, run = stored_run
+    services = app.extensions["saa"]
+    monkeypatch.setattr(runner._Process, "stopping", False)
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        worker = SimpleNamespace(wsgi=app, cfg=SimpleNamespace(workers=1), alive=False)
+        stopped = lifecycle.attach(worker)
+        assert worker.saa_lifecycle is stopped and stopped.stopping and stopped.sweeper is None
+        assert services.dispatcher is None  # nothing takes runs off the queue
+        assert runner.start(app, run.id) is None and services.store.lease_owner(run.id) is None
+        assert stopped.shutdown() == []  # worker_exit calls it again: it returns at once
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -140,6 +140,15 @@ def post_worker_init(worker) -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
+def worker_exit(server, worker) -> None:
+    """Whichever way a worker leaves, its runs are handed back before the interpreter exits (at
+    once if SIGTERM did it already). The master calls this too, for workers it reaps: they have
+    no lifecycle there, and the app is never imported into the master."""
+    lifecycle = getattr(worker, "saa_lifecycle", None)
+    if lifecycle is not None:
+        lifecycle.shutdown()
+
+
 def on_exit(server) -> None:
     if _embedded is not None:
         server.log.info("stopping embedded Redis")

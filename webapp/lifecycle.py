@@ -12,6 +12,9 @@ handing runs back on shutdown.
   runs back (stopped without a terminal event, lease and slot released, queued again at the head
   so another worker or instance resumes them at once), end the open SSE streams without
   ``close`` so browsers reconnect elsewhere — and only then let gunicorn stop the worker.
+  A worker told to stop while it was still booting (gunicorn's own handler heard it) starts
+  nothing; and whichever way a worker leaves, gunicorn's ``worker_exit`` runs the same handover
+  before the interpreter exits, so no run is left to die with the process.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import random
 import signal
 
 import gevent
+import gevent.event
 import redis
 from flask import Flask
 
@@ -35,6 +39,7 @@ class Lifecycle:
         self.services = app.extensions["saa"]
         self.workers = workers
         self.stopping = False
+        self.stopped = gevent.event.Event()  # the handover is done
         self.sweeper: gevent.Greenlet | None = None
 
     def sweep(self) -> list[str]:
@@ -77,7 +82,17 @@ class Lifecycle:
             self.sweeper = gevent.spawn(self._sweep_forever)
 
     def shutdown(self) -> list[str]:
+        """Hand this worker's runs back and end its streams; a second call waits for the first."""
+        if self.stopping:
+            self.stopped.wait(timeout=10)
+            return []
         self.stopping = True
+        try:
+            return self._hand_over()
+        finally:
+            self.stopped.set()
+
+    def _hand_over(self) -> list[str]:
         if self.sweeper is not None:
             self.sweeper.kill()
         dispatcher = self.services.dispatcher
@@ -97,9 +112,11 @@ class Lifecycle:
 
 
 def attach(worker) -> Lifecycle:
-    """Called from gunicorn's post_worker_init: start recovery, and wrap SIGTERM for a clean handover."""
+    """Called from gunicorn's post_worker_init: wrap SIGTERM for a clean handover, and start taking
+    and recovering runs — unless the worker was told to stop while it booted (``worker.alive`` is
+    False: gunicorn's handler heard the signal), when it takes none."""
     lifecycle = Lifecycle(worker.wsgi, workers=worker.cfg.workers)
-    lifecycle.start()
+    worker.saa_lifecycle = lifecycle  # for worker_exit (webapp/gunicorn_conf.py)
     gunicorn_exit = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum, frame):
@@ -112,4 +129,11 @@ def attach(worker) -> Lifecycle:
         gevent.spawn(hand_over)
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    if worker.alive:
+        lifecycle.start()
+    else:
+        runner.refuse_new_runs()
+        lifecycle.stopping = True
+        lifecycle.stopped.set()
+        log.info("told to stop while booting: this worker takes no runs")
     return lifecycle

@@ -156,8 +156,22 @@ class RunEmitter:
             self.writer = None
 
 
+class _Process:
+    stopping = False  # see refuse_new_runs
+
+
+def refuse_new_runs() -> None:
+    """This worker is shutting down: from now on it starts no run, and a run that breaks is handed
+    back, not failed — at interpreter exit LangGraph's executor refuses new work, which is the
+    worker leaving, not the run going wrong."""
+    _Process.stopping = True
+
+
 def start(app: Flask, run_id: str) -> gevent.Greenlet | None:
-    """Claim a stored run and analyse it in a new greenlet; None if another worker owns it."""
+    """Claim a stored run and analyse it in a new greenlet; None if another worker owns it, or if
+    this worker is shutting down (the run stays for another worker)."""
+    if _Process.stopping:
+        return None
     services = app.extensions["saa"]
     owner = owner_token(services.settings)
     if not services.store.claim(run_id, owner, ttl_ms(services)):
@@ -223,6 +237,8 @@ def _run(services, run: Run, emitter: RunEmitter, local: LocalRun) -> None:
     except (HandedBack, StaleWriter, LeaseLost, redis.RedisError):
         raise
     except Exception as exc:
+        if _Process.stopping:
+            raise HandedBack from exc
         log.exception("run %s failed", run.id)
         emitter.emit(EventType.RUN_FAILED, status="failed", finished_at=time.time(),
                      data={"error": f"Internal error while analysing: {exc.__class__.__name__}: {exc}"})
@@ -309,7 +325,9 @@ def cancel(app: Flask, run_id: str) -> None:
 
 
 def hand_back_all(timeout: float = 5.0) -> list[str]:
-    """Stop every run of this process without ending it and release its lease (shutdown)."""
+    """Stop every run of this process without ending it and release its lease (shutdown); start
+    no other."""
+    refuse_new_runs()
     runs = list(local_runs().values())
     for local in runs:
         local.interrupt(HandedBack)
