@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 import uuid
 
 import pytest
@@ -31,6 +32,18 @@ def renamed(sample: str, alert_id: str, name: str | None = None) -> bytes:
     return raw
 
 
+def analysed(redis_client, upload, alert_id: str) -> None:
+    """Wait until the run has ended and its record is on the case: the record bumps the case's version
+    as it writes the determination, a moment after the run's last event, and a page loaded before
+    that would act on a stale version (a 409, rightly)."""
+    assert upload.status_code == 303
+    assert terminal(redis_client, upload.headers["location"].rsplit("/", 1)[1]).type == "run_completed"
+    db, deadline = Database(Identity.current().database_url), time.monotonic() + 30
+    while cases.get(db, alert_id).ai_determination is None:
+        assert time.monotonic() < deadline, f"the run of {alert_id} never reached its case"
+        time.sleep(0.02)  # polling a condition, with a deadline
+
+
 @pytest.fixture
 def two_people(chromium, page_errors, live_server):
     """An analyst's and a reviewer's browser, each signed in in its own context."""
@@ -48,9 +61,7 @@ def two_people(chromium, page_errors, live_server):
 def test_a_proposal_and_its_approval_arrive_live_for_the_other_person(two_people, live_server, redis_client):
     analyst, reviewer = two_people
     alert_id = f"DESK-LIVE-{uuid.uuid4().hex[:8].upper()}"
-    upload = Browser(live_server).upload(renamed("insider_genuine_acme.xml", alert_id))
-    assert upload.status_code == 303
-    assert terminal(redis_client, upload.headers["location"].rsplit("/", 1)[1]).type == "run_completed"
+    analysed(redis_client, Browser(live_server).upload(renamed("insider_genuine_acme.xml", alert_id)), alert_id)
 
     reviewer.goto(f"{live_server.url}/?q={alert_id}")
     row = reviewer.locator("tr.queue-row")
@@ -93,8 +104,7 @@ def test_what_one_is_typing_survives_a_colleagues_change_and_only_a_sent_form_co
         two_people, live_server, redis_client):
     analyst, reviewer = two_people
     alert_id = f"DESK-TYPED-{uuid.uuid4().hex[:8].upper()}"
-    upload = Browser(live_server).upload(renamed("insider_genuine_acme.xml", alert_id))
-    assert terminal(redis_client, upload.headers["location"].rsplit("/", 1)[1]).type == "run_completed"
+    analysed(redis_client, Browser(live_server).upload(renamed("insider_genuine_acme.xml", alert_id)), alert_id)
     analyst.goto(f"{live_server.url}/cases/{alert_id}")
     analyst.click("[data-action=assign] button")
     expect(analyst.locator("#case-state")).to_have_text("In progress")
@@ -249,8 +259,7 @@ def test_live_updates_leave_the_keyboard_focus_where_it_was(two_people, live_ser
     top (seeded run 1438817142 caught the focus leaving the queue's first link)."""
     analyst, reviewer = two_people
     alert_id = f"DESK-FOCUS-{uuid.uuid4().hex[:8].upper()}"
-    upload = Browser(live_server).upload(renamed("insider_genuine_acme.xml", alert_id))
-    assert terminal(redis_client, upload.headers["location"].rsplit("/", 1)[1]).type == "run_completed"
+    analysed(redis_client, Browser(live_server).upload(renamed("insider_genuine_acme.xml", alert_id)), alert_id)
     with reviewer.expect_response(lambda response: "/desk/events" in response.url):  # subscribed
         reviewer.goto(f"{live_server.url}/?q={alert_id}")
     row = reviewer.locator("tr.queue-row")
