@@ -64,6 +64,9 @@ def test_a_run_lives_in_one_slot_and_is_watched_through_its_shard(cluster, clust
     watcher = threading.Thread(target=watch)
     watcher.start()
     until_followed(crds, run_id)
+    # The followers entry is written before the shard confirms the subscription; the stream's first
+    # event is read only after it (seed 999645089 asked the shard in between and heard of no subscriber).
+    assert until_stream.wait(timeout=30), "the stream sent no event"
     keys = [run_key(run_id), alert_key(run_id), events_key(run_id), followers_key(run_id), lease_key(run_id)]
     assert len({crds.keyslot(k) for k in [*keys, channel(run_id)]}) == 1
     # The worker serving the stream subscribed to the run's channel on the shard that owns it, and
