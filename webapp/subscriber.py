@@ -15,7 +15,10 @@ rely on every later publish reaching it.
 
 What can break a subscription, and what then happens: the connection drops (Redis restarts,
 a node dies), Redis unsubscribes us itself (a cluster slot moved, a failover demoted the
-master), or a subscribe is refused with MOVED (our map of the cluster is stale). In every case
+master), or a subscribe is refused with MOVED (our map of the cluster is stale, and the node
+serves another shard; a map that predates a failover sends it to the demoted master, now the
+shard's replica, which accepts it — Redis serves shard channels on replicas, and the master's
+publishes reach them — so the subscription holds where it is). In every case
 the channels are subscribed again — on the right node, after re-reading the cluster's slots —
 and once Redis confirms each, ``resubscribed`` is called with it: whoever uses the channel must
 assume messages were missed meanwhile (the hub re-reads the log).
