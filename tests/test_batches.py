@@ -169,19 +169,42 @@ def test_one_queue_for_two_instances_in_order_within_the_cap(capped_instances, q
     assert all(earlier < later for earlier, later in zip(starts, starts[2:], strict=False)), starts
 
 
-def test_a_queued_run_can_be_cancelled_before_it_ever_runs(capped_instances, qrds):
-    a, b = capped_instances
+@pytest.fixture(scope="module")
+def held_instances(start_server, tmp_path_factory):
+    """Two instances of one worker each, one run in flight per instance, on a Redis of their own,
+    each step taking two seconds: runs that hold the two slots cannot end while a test acts on a
+    third one waiting (capped_instances' runs end in about a second, which a slow sign-in on a busy
+    machine outlasted: seed 2131435619)."""
+    with EmbeddedRedis(tmp_path_factory.mktemp("held-redis"), persistent=False) as own:
+        env = {"MAX_RUNS_IN_FLIGHT": "1", "DEMO_STEP_DELAY": "2", "QUEUE_POLL_INTERVAL": "0.2"}
+        instances = [start_server(server_env(own.url, INSTANCE_NAME=name, **env), workers=1, name=name)
+                     for name in ("held-a", "held-b")]
+        client = redis.Redis.from_url(own.url)
+        yield instances, client
+        client.close()
+
+
+def test_a_queued_run_can_be_cancelled_before_it_ever_runs(held_instances):
+    (a, b), rds = held_instances
+    analyst = Browser(b)  # signed in first: nothing slow between the submission and the cancel
     response = submit(Browser(a), [("three.zip", zipped(NAMES[6:9]))])
-    items = report(a, response.json()["batch_id"])["items"]
-    waiting = items[-1]["run_id"]  # two slots in all: the third waits
-    analyst = Browser(b)
-    cancelled = analyst.http.post(f"/analyses/{waiting}/cancel", data={"csrf_token": analyst.token,
-                                                                        "confirmed": "yes"})
-    assert cancelled.status_code == 303
-    assert [e.type for e in log_of(qrds, waiting)] == ["run_cancelled"]
-    done = until_finished(qrds, a, response.json()["batch_id"])
-    assert done["counts"]["cancelled"] == 1 and done["done"] == 3
-    assert [e.type for e in log_of(qrds, waiting)] == ["run_cancelled"]  # and it never ran afterwards
+    batch_id = response.json()["batch_id"]
+    items = report(a, batch_id)["items"]
+    running, waiting = [item["run_id"] for item in items[:2]], items[-1]["run_id"]  # two slots: the third waits
+
+    def cancel(run_id: str) -> None:
+        response = analyst.http.post(f"/analyses/{run_id}/cancel", data={"csrf_token": analyst.token,
+                                                                          "confirmed": "yes"})
+        assert response.status_code == 303
+
+    cancel(waiting)
+    assert [e.type for e in log_of(rds, waiting)] == ["run_cancelled"]
+    for run_id in running:  # not to wait for them: cancelling a running run ends it within a step
+        cancel(run_id)
+    done = until_finished(rds, a, batch_id)
+    assert done["counts"]["cancelled"] == 3 and done["done"] == 3
+    assert [e.type for e in log_of(rds, waiting)] == ["run_cancelled"]  # and it never ran afterwards
+    assert all(log_of(rds, run_id)[0].type == "run_started" for run_id in running)  # they held the slots
 
 
 # ----------------------------------------------------------------------------- the model's shared limit
