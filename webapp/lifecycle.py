@@ -131,9 +131,6 @@ def attach(worker) -> Lifecycle:
     signal.signal(signal.SIGTERM, on_sigterm)
     if worker.alive:
         lifecycle.start()
-    else:
-        runner.refuse_new_runs()
-        lifecycle.stopping = True
-        lifecycle.stopped.set()
-        log.info("told to stop while booting: this worker takes no runs")
+    else:  # told to stop while booting: take no runs at all
+        lifecycle.shutdown()
     return lifecycle
